@@ -1,0 +1,54 @@
+/*
+ * The engine: turns a config document into running pipelines, routes
+ * batches from inputs through filters to output queues, reloads on SIGHUP
+ * (new pipelines built and started beside the old, which then drain) and
+ * shuts down on SIGTERM (inputs stop, filters flush, queues drain within
+ * agent.shutdown_timeout).
+ *
+ * A "generation" is everything one config built.  There is one current
+ * generation; older ones live on only while their outputs drain.
+ */
+#ifndef VG_ENGINE_H
+#define VG_ENGINE_H
+
+#include <ev.h>
+
+#include "config.h"
+
+struct vg_engine;
+
+struct vg_engine_opts {
+    const char *config_path;            /* NULL: the embedded default   */
+    const char *plugin_path;            /* --plugin-path, or NULL       */
+    int         log_level;              /* --log-level, or 0            */
+};
+
+struct vg_engine *vg_engine_new(struct ev_loop *loop,
+                                const struct vg_engine_opts *opts);
+void vg_engine_free(struct vg_engine *eng);
+
+/* Parses and validates the config (schemas, plugins, pipelines) without
+ * running any plugin code but the loader's checks.  0 or -EINVAL with
+ * every problem in err. */
+int  vg_engine_check(struct vg_engine *eng, struct vg_errors *err);
+
+/* Validates, initialises and starts the pipelines.  0 or -EINVAL. */
+int  vg_engine_start(struct vg_engine *eng, struct vg_errors *err);
+
+/* SIGHUP: reload the config file; a bad one is refused and logged. */
+int  vg_engine_reload(struct vg_engine *eng);
+
+/* SIGTERM/SIGINT: drain and break the loop when done.  A second call
+ * while draining gives up on the drain. */
+void vg_engine_shutdown(struct vg_engine *eng);
+
+/* 0 after a clean shutdown, 1 when events were lost or plugins failed. */
+int  vg_engine_exit_code(const struct vg_engine *eng);
+
+/* The config's file name as messages show it. */
+const char *vg_engine_config_name(const struct vg_engine *eng);
+
+/* The plugin search path in force (after flags, config and defaults). */
+const char *vg_default_plugin_path(void);
+
+#endif

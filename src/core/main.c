@@ -1,0 +1,216 @@
+/*
+ * vigil: command line, signals and the loop.  Exit codes: 0 clean stop,
+ * 1 config or runtime failure, 2 bad command line.
+ */
+#include "vigil_config.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "engine.h"
+#include "loader.h"
+#include "log.h"
+#include "options.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/vigil/vigil.yaml"
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: vigil [OPTION]...\n"
+        "Collect host, application and log telemetry, analyse it and send it on.\n"
+        "\n"
+        "  -c, --config=FILE       run the pipelines of FILE (default: %s,\n"
+        "                          or the embedded default when it is absent)\n"
+        "      --check             validate the config and exit (0 valid, 1 not)\n"
+        "      --list-plugins      print every plugin found, with its options\n"
+        "      --plugin-path=DIRS  plugin directories, ':'-separated\n"
+        "                          (default: %s)\n"
+        "      --log-level=LEVEL   error, warn, info, debug or trace\n"
+        "  -h, --help              show this help and exit\n"
+        "  -V, --version           show the version and exit\n"
+        "\n"
+        "Signals: SIGHUP reloads the config, SIGTERM and SIGINT stop after\n"
+        "draining the queues (a second one stops at once).\n",
+        DEFAULT_CONFIG, vg_default_plugin_path());
+}
+
+static void
+on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    vg_core_log(VG_LOG_INFO, "received %s", strsignal(w->signum));
+    vg_engine_shutdown(w->data);
+}
+
+static void
+on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    vg_engine_reload(w->data);
+}
+
+static int
+list_plugins(const char *plugin_path)
+{
+    struct vg_registry reg;
+    const char *path = plugin_path ? plugin_path : getenv("VIGIL_PLUGIN_PATH");
+    size_t i;
+    int k;
+
+    if (!path || !*path)
+        path = vg_default_plugin_path();
+    if (vg_registry_init(&reg, path) < 0) {
+        fprintf(stderr, "vigil: cannot initialise the plugin loader\n");
+        return 1;
+    }
+    vg_registry_load_all(&reg);
+    printf("plugin path: %s\n", path);
+    for (k = VG_KIND_INPUT; k <= VG_KIND_OUTPUT; k++) {
+        for (i = 0; i < reg.nmods; i++) {
+            const struct vg_plugin *p = &reg.mods[i]->desc;
+
+            if ((int)p->kind != k)
+                continue;
+            printf("\n%-6s %-12s %s\n", vg_kind_name(p->kind), p->name,
+                   p->summary);
+            if (p->options && p->options[0].name)
+                vg_options_describe(stdout, p->options, 4);
+            else
+                printf("    (no options)\n");
+        }
+    }
+    for (i = 0; i < reg.nrefused; i++)
+        fprintf(stderr, "vigil: refused %s\n", reg.refused[i].why);
+    vg_registry_release(&reg);
+    return 0;
+}
+
+static void
+print_errors(const struct vg_errors *err)
+{
+    size_t i;
+
+    for (i = 0; i < err->n; i++)
+        fprintf(stderr, "%s\n", err->msgs[i]);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "check", no_argument, NULL, 'k' },
+        { "list-plugins", no_argument, NULL, 'l' },
+        { "plugin-path", required_argument, NULL, 'p' },
+        { "log-level", required_argument, NULL, 'L' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    struct vg_engine_opts opts = { 0 };
+    struct vg_engine *eng;
+    struct vg_errors err;
+    struct ev_loop *loop;
+    ev_signal sigint, sigterm, sighup;
+    int c, check = 0, list = 0, rc;
+
+    while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            opts.config_path = optarg;
+            break;
+        case 'k':
+            check = 1;
+            break;
+        case 'l':
+            list = 1;
+            break;
+        case 'p':
+            opts.plugin_path = optarg;
+            break;
+        case 'L':
+            if ((opts.log_level = vg_log_parse_level(optarg)) < 0) {
+                fprintf(stderr, "vigil: unknown log level '%s' (use error, "
+                        "warn, info, debug or trace)\n", optarg);
+                return 2;
+            }
+            vg_log_set_level(opts.log_level);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("vigil %s (plugin ABI %d)\n", PACKAGE_VERSION,
+                   VG_PLUGIN_ABI);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vigil: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (list)
+        return list_plugins(opts.plugin_path);
+    if (!opts.config_path && access(DEFAULT_CONFIG, F_OK) == 0)
+        opts.config_path = DEFAULT_CONFIG;
+
+    signal(SIGPIPE, SIG_IGN);
+    loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    eng = vg_engine_new(loop, &opts);
+    vg_errors_init(&err);
+    if (check) {
+        rc = vg_engine_check(eng, &err);
+        print_errors(&err);
+        if (rc == 0)
+            printf("%s: ok\n", vg_engine_config_name(eng));
+        vg_errors_release(&err);
+        vg_engine_free(eng);
+        return rc == 0 ? 0 : 1;
+    }
+    if (!opts.config_path)
+        vg_core_log(VG_LOG_INFO, "no config file (%s is absent): running the "
+                    "embedded default pipeline", DEFAULT_CONFIG);
+    if (vg_engine_start(eng, &err) < 0) {
+        print_errors(&err);
+        fprintf(stderr, "vigil: %s: not started\n",
+                vg_engine_config_name(eng));
+        vg_errors_release(&err);
+        vg_engine_free(eng);
+        return 1;
+    }
+    vg_errors_release(&err);
+
+    ev_signal_init(&sigint, on_stop_signal, SIGINT);
+    ev_signal_init(&sigterm, on_stop_signal, SIGTERM);
+    ev_signal_init(&sighup, on_reload_signal, SIGHUP);
+    sigint.data = sigterm.data = sighup.data = eng;
+    ev_signal_start(loop, &sigint);
+    ev_signal_start(loop, &sigterm);
+    ev_signal_start(loop, &sighup);
+
+    ev_run(loop, 0);
+
+    rc = vg_engine_exit_code(eng);
+    vg_engine_free(eng);
+    ev_signal_stop(loop, &sigint);
+    ev_signal_stop(loop, &sigterm);
+    ev_signal_stop(loop, &sighup);
+    ev_loop_destroy(loop);
+    return rc;
+}

@@ -1,0 +1,49 @@
+/*
+ * Per-output queue: batches wait here until the output's flush callback
+ * takes them, one flush in flight at a time so an output sees its batches
+ * in order.  A flush ends as ok (next batch), retry (the same batch again
+ * after an exponential backoff with full jitter) or permanent (logged,
+ * counted and dropped).  One slow output never holds back another: each
+ * has its own queue.
+ */
+#ifndef VG_OUTPUT_QUEUE_H
+#define VG_OUTPUT_QUEUE_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vg_instance;
+struct vg_batch;
+struct vg_flush;
+struct vg_oq;
+
+struct vg_oq_conf {
+    int64_t retry_initial;              /* ns */
+    int64_t retry_max;                  /* ns */
+    int64_t max_attempts;               /* 0 = retry forever */
+};
+
+typedef void (*vg_oq_idle_fn)(struct vg_oq *q, void *arg);
+
+struct vg_oq *vg_oq_new(struct vg_instance *out, struct ev_loop *loop,
+                        const struct vg_oq_conf *conf);
+/* Drops what is still queued (counted and logged); call it after the
+ * output's destroy, which abandons a flush still in flight. */
+void vg_oq_free(struct vg_oq *q);
+/* Queues b; takes the caller's reference. */
+void vg_oq_push(struct vg_oq *q, struct vg_batch *b);
+/* 1 when nothing is queued or in flight. */
+int  vg_oq_idle(const struct vg_oq *q);
+/* Called each time the queue becomes idle. */
+void vg_oq_on_idle(struct vg_oq *q, vg_oq_idle_fn fn, void *arg);
+/* While draining, a retry is not delayed past this (mono ns; 0 = none). */
+void vg_oq_set_deadline(struct vg_oq *q, int64_t deadline);
+
+size_t vg_oq_batches(const struct vg_oq *q);
+size_t vg_oq_bytes(const struct vg_oq *q);
+
+/* The flush API: fl came from this queue's flush call. */
+void vg_oq_flush_done(struct vg_flush *fl, int outcome, const char *reason);
+
+#endif
