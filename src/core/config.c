@@ -416,6 +416,7 @@ substitute(struct loader *ld, struct vg_node *n, const char *s, size_t len)
             vg_buf_addch(&out, s[i++]);
         }
     }
+    out.data[out.len] = '\0';          /* reserved above, even for "" */
     n->value = out.data;
     n->len = out.len;
 }

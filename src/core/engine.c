@@ -559,10 +559,10 @@ gen_build(struct vg_engine *eng, struct vg_errors *err)
             unknown_key(err, root->keys[i], "config", top_keys);
     agent_empty.file = g->doc->file;
     agent_empty.line = agent_empty.col = 1;
-    if (vg_options_apply(agent_options, vg_node_get(root, "agent")
-                         ? vg_node_get(root, "agent") : &agent_empty,
-                         &g->agent, "agent", NULL, err) < 0)
-        goto fail;
+    /* An agent error does not stop here: every error is reported. */
+    vg_options_apply(agent_options, vg_node_get(root, "agent")
+                     ? vg_node_get(root, "agent") : &agent_empty,
+                     &g->agent, "agent", NULL, err);
     if (ensure_registry(eng, &g->agent) < 0) {
         vg_errors_addf(err, "cannot initialise the plugin loader");
         goto fail;

@@ -171,6 +171,44 @@ add_uint(struct vg_buf *out, uint64_t u)
 }
 
 /*
+ * Values with at most 6 decimals and |d| < 1e9 (0.25, 12.5, 99.125),
+ * without printf.  v / 1e6 is the correctly rounded double of the decimal
+ * we print, exactly what strtod would return, so the test is the round
+ * trip itself; and since doubles below 1e9 lie closer than 1e-6, no other
+ * 6-decimal number reads back as d, so trimming zeros gives the shortest.
+ */
+static int
+add_fixed6(struct vg_buf *out, double d)
+{
+    double scaled = d * 1e6;
+    int64_t v = (int64_t)scaled;
+    uint64_t u, ip, fp;
+    char tmp[24];
+    int n = 6;
+
+    if ((double)v != scaled || (double)v / 1e6 != d)
+        return 0;
+    u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    ip = u / 1000000;
+    fp = u % 1000000;
+    if (v < 0)
+        vg_buf_addch(out, '-');
+    add_uint(out, ip);
+    while (fp % 10 == 0) {      /* fp != 0: integral d never gets here */
+        fp /= 10;
+        n--;
+    }
+    tmp[0] = '.';
+    tmp[n + 1] = '\0';
+    for (; n > 0; n--) {
+        tmp[n] = (char)('0' + fp % 10);
+        fp /= 10;
+    }
+    vg_buf_addstr(out, tmp);
+    return 1;
+}
+
+/*
  * Integral values below 1e15 take the integer path (counters, most gauges:
  * no printf, no exponent).  Others get the fewest of 15, 16, 17 significant
  * digits that read back as the same double.
@@ -193,6 +231,8 @@ vg_json_double(struct vg_buf *out, double d)
         add_int(out, (int64_t)d);
         return;
     }
+    if (fabs(d) < 1e9 && add_fixed6(out, d))
+        return;
     for (prec = 15; prec <= 17; prec++) {
         n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
         if (strtod(tmp, NULL) == d)
@@ -201,15 +241,54 @@ vg_json_double(struct vg_buf *out, double d)
     vg_buf_add(out, tmp, (size_t)n);
 }
 
+/*
+ * Events of one batch mostly share their second: the calendar part comes
+ * from vg_format_time() once per second and thread (outputs may run on
+ * worker threads), the nanoseconds are appended here.
+ */
+static _Thread_local struct {
+    int64_t sec;
+    int     valid;
+    char    prefix[20];         /* "YYYY-MM-DDTHH:MM:SS." */
+} time_cache;
+
 static void
 add_time(struct vg_buf *out, int64_t ns)
 {
+    int64_t sec = ns / 1000000000, frac = ns % 1000000000;
     char tmp[64];
-    size_t n = vg_format_time(ns, tmp, sizeof(tmp));
+    size_t n;
+    int i;
 
-    vg_buf_addch(out, '"');
-    vg_buf_add(out, tmp, n < sizeof(tmp) ? n : sizeof(tmp) - 1);
-    vg_buf_addch(out, '"');
+    if (frac < 0) {
+        frac += 1000000000;
+        sec--;
+    }
+    if (!time_cache.valid || time_cache.sec != sec) {
+        /* Years outside 1000..9999 or sec * 1e9 past int64: slow path. */
+        n = sec > -9000000000 && sec < 9000000000
+                ? vg_format_time(sec * 1000000000, tmp, sizeof(tmp))
+                : 0;
+        if (n != 30 || tmp[19] != '.') {
+            n = vg_format_time(ns, tmp, sizeof(tmp));
+            vg_buf_addch(out, '"');
+            vg_buf_add(out, tmp, n < sizeof(tmp) ? n : sizeof(tmp) - 1);
+            vg_buf_addch(out, '"');
+            return;
+        }
+        memcpy(time_cache.prefix, tmp, 20);
+        time_cache.sec = sec;
+        time_cache.valid = 1;
+    }
+    tmp[0] = '"';
+    memcpy(tmp + 1, time_cache.prefix, 20);
+    for (i = 29; i >= 21; i--) {
+        tmp[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    tmp[30] = 'Z';
+    tmp[31] = '"';
+    vg_buf_add(out, tmp, 32);
 }
 
 static void

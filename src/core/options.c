@@ -530,8 +530,7 @@ check_level(const struct vg_option *schema, const char *path, size_t limit,
                            "struct", full, o->offset, size, limit);
         if (size && o->offset % align)
             return why_set(why, whylen, "option '%s': offset %zu is not "
-                           "aligned for a %s", full, o->offset,
-                           vg_option_type_name(o->type));
+                           "%zu-byte aligned", full, o->offset, align);
         if ((o->flags & VG_OPT_REQUIRED) && o->def)
             return why_set(why, whylen, "option '%s': a required option "
                            "cannot have a default", full);

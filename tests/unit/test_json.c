@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <setjmp.h>
@@ -292,6 +293,40 @@ json_numbers_are_short_and_round_trip(void **state)
     check_double(5e-324, "4.94065645841247e-324");
     check_double(2.5e-7, "2.5e-07");
     check_double(12.75, "12.75");
+    check_double(-12.125, "-12.125");
+    check_double(0.000001, "0.000001");
+    check_double(999999999.999999, "999999999.999999");
+    check_double(1234.5678901, "1234.5678901");
+}
+
+/* Times as vg_format_time() writes them, across seconds, before 1970 and
+ * at the ends of int64 ns, in any order (the per-second cache must not
+ * leak). */
+static void
+json_times_match_vg_format_time(void **state)
+{
+    static const int64_t times[] = {
+        T0, T0 + 999999999, T0 + 1000000000, T0, 0, -1, -1000000000,
+        -1000000001, INT64_MAX, INT64_MIN, INT64_MIN + 1, INT64_MAX - 1,
+        T0,
+    };
+    struct vg_event ev = { .kind = VG_EV_LOG };
+    struct vg_buf out;
+    char want[256], fmt[64];
+    size_t i;
+
+    vg_buf_init(&out);
+    for (i = 0; i < VG_ARRAY_LEN(times); i++) {
+        ev.time = times[i];
+        vg_format_time(times[i], fmt, sizeof(fmt));
+        snprintf(want, sizeof(want), "{\"time\":\"%s\",\"kind\":\"log\","
+                 "\"severity\":\"unset\",\"body\":\"\","
+                 "\"attributes\":{},\"labels\":{}}", fmt);
+        out.len = 0;
+        vg_json_event(&out, &ev);
+        assert_string_equal(out.data, want);
+    }
+    vg_buf_release(&out);
 }
 
 static void
@@ -378,6 +413,7 @@ main(void)
         cmocka_unit_test(json_random_bytes_give_valid_strings),
         cmocka_unit_test(json_numbers_are_short_and_round_trip),
         cmocka_unit_test(json_non_finite_numbers_become_strings),
+        cmocka_unit_test(json_times_match_vg_format_time),
         cmocka_unit_test(json_severity_names_follow_otel_ranges),
         cmocka_unit_test(json_round_trip_through_batch),
     };

@@ -72,7 +72,7 @@ static const struct vg_option gen_options[] = {
       .help = "how often batches are emitted at a finite rate" },
     { .name = "series", .type = VG_OPT_INT, .def = "1",
       .offset = offsetof(struct gen_conf, series),
-      .help = "distinct metric series (label series=\"0\".. )" },
+      .help = "distinct metric series, labelled series=\"0\", \"1\", ..." },
     { .name = "metric", .type = VG_OPT_STR, .def = "vigil.generate",
       .offset = offsetof(struct gen_conf, metric),
       .help = "metric name" },

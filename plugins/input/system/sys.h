@@ -34,6 +34,24 @@ struct sys_conf {
     int64_t        proc_top;            /* 0 = no top-N processes */
 };
 
+/* Option defaults, written as in YAML; shared with the unit tests so they
+ * check the filters a user really gets. */
+#define SYS_DEF_COLLECT \
+    "[cpu, memory, load, disk, filesystem, network, processes, host]"
+#define SYS_DEF_DISK_EXCLUDE "[loop*, ram*]"
+#define SYS_DEF_FS_EXCLUDE_MOUNTS \
+    "[/proc/*, /sys/*, /var/lib/docker/*, /var/lib/kubelet/*, " \
+    "/run/containerd/*, /run/docker/*, /run/netns/*]"
+/* Pseudo and virtual filesystems, read-only images (always full), and
+ * network filesystems: statvfs on a dead server blocks the loop. */
+#define SYS_DEF_FS_EXCLUDE_TYPES \
+    "[autofs, binfmt_misc, bpf, cgroup, cgroup2, configfs, debugfs, " \
+    "devpts, devtmpfs, efivarfs, fusectl, hugetlbfs, mqueue, nsfs, " \
+    "overlay, proc, pstore, rpc_pipefs, securityfs, selinuxfs, squashfs, " \
+    "sysfs, tracefs, ramfs, iso9660, erofs, nfs, nfs4, cifs, smb3, 9p, " \
+    "ceph, glusterfs, fuse.*]"
+#define SYS_DEF_NET_EXCLUDE "[lo]"
+
 /* Aborts on OOM, as the core's allocator does. */
 void *sys_xrealloc(void *p, size_t n);
 

@@ -35,7 +35,7 @@ static const struct vg_option disk_options[] = {
     { .name = "include", .type = VG_OPT_STRLIST,
       .offset = CONF(disk_include),
       .help = "device globs to report (empty: all)" },
-    { .name = "exclude", .type = VG_OPT_STRLIST, .def = "[loop*, ram*]",
+    { .name = "exclude", .type = VG_OPT_STRLIST, .def = SYS_DEF_DISK_EXCLUDE,
       .offset = CONF(disk_exclude), .help = "device globs to leave out" },
     { 0 }
 };
@@ -45,19 +45,14 @@ static const struct vg_option fs_options[] = {
       .offset = CONF(fs_include_mounts),
       .help = "mount point globs to report (empty: all)" },
     { .name = "exclude_mounts", .type = VG_OPT_STRLIST,
-      .def = "[/proc/*, /sys/*, /var/lib/docker/*, /var/lib/kubelet/*, "
-             "/run/containerd/*, /run/docker/*, /run/netns/*]",
+      .def = SYS_DEF_FS_EXCLUDE_MOUNTS,
       .offset = CONF(fs_exclude_mounts),
       .help = "mount point globs to leave out" },
     { .name = "include_types", .type = VG_OPT_STRLIST,
       .offset = CONF(fs_include_types),
       .help = "filesystem type globs to report (empty: all)" },
     { .name = "exclude_types", .type = VG_OPT_STRLIST,
-      .def = "[autofs, binfmt_misc, bpf, cgroup, cgroup2, configfs, "
-             "debugfs, devpts, devtmpfs, efivarfs, fusectl, hugetlbfs, "
-             "mqueue, nsfs, overlay, proc, pstore, rpc_pipefs, securityfs, "
-             "selinuxfs, squashfs, sysfs, tracefs, ramfs, iso9660, erofs, "
-             "nfs, nfs4, cifs, smb3, 9p, ceph, glusterfs, fuse.*]",
+      .def = SYS_DEF_FS_EXCLUDE_TYPES,
       .offset = CONF(fs_exclude_types),
       .help = "filesystem type globs to leave out" },
     { 0 }
@@ -67,7 +62,7 @@ static const struct vg_option net_options[] = {
     { .name = "include", .type = VG_OPT_STRLIST,
       .offset = CONF(net_include),
       .help = "interface globs to report (empty: all)" },
-    { .name = "exclude", .type = VG_OPT_STRLIST, .def = "[lo]",
+    { .name = "exclude", .type = VG_OPT_STRLIST, .def = SYS_DEF_NET_EXCLUDE,
       .offset = CONF(net_exclude), .help = "interface globs to leave out" },
     { 0 }
 };
@@ -83,8 +78,7 @@ static const struct vg_option system_options[] = {
     { .name = "interval", .type = VG_OPT_DURATION, .def = "10s",
       .offset = CONF(interval), .help = "time between collections" },
     { .name = "collect", .type = VG_OPT_STRLIST,
-      .def = "[cpu, memory, load, disk, filesystem, network, processes, "
-             "host]",
+      .def = SYS_DEF_COLLECT,
       .offset = CONF(collect), .help = "metric groups to collect" },
     { .name = "root", .type = VG_OPT_STR, .def = "/", .offset = CONF(root),
       .help = "where the host's /proc and /sys are mounted (\"/host\")" },

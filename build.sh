@@ -1,0 +1,98 @@
+#!/bin/sh
+# One command to set up, build and run vigil, or to run its whole test
+# suite, on a fresh Debian 12 machine.
+#
+#   ./build.sh run [VIGIL-ARGS...]  install build deps (as root), build in
+#                                   build/, start build/vigil (Ctrl-C stops)
+#   ./build.sh test                 install build and test deps (as root),
+#                                   build with -Werror and run `make check`,
+#                                   then again under ASan+UBSan; ends with
+#                                   "N passed, N failed"
+set -eu
+
+cd "$(dirname "$0")"
+SRC=$(pwd)
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+BUILD_DEPS="build-essential autoconf automake libtool pkg-config \
+libev-dev libltdl-dev libyaml-dev libssl-dev libpq-dev libcurl4-openssl-dev \
+libpcre2-dev zlib1g-dev"
+TEST_DEPS="libcmocka-dev python3 bsdutils procps"
+
+install_deps() {
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        need=""
+        for p in "$@"; do
+            dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+                grep -q "install ok installed" || need="$need $p"
+        done
+        if [ -n "$need" ]; then
+            echo "build.sh: installing$need"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need
+        fi
+    elif [ "$(id -u)" != 0 ]; then
+        echo "build.sh: not root: make sure these are installed: $*" >&2
+    fi
+}
+
+# build DIR CONFIGURE-ARGS...: out-of-tree build in DIR.
+build() {
+    dir=$1
+    shift
+    [ -x configure ] || autoreconf -fi
+    mkdir -p "$dir"
+    if [ ! -f "$dir/Makefile" ] || [ "$SRC/configure" -nt "$dir/Makefile" ]
+    then
+        (cd "$dir" && "$SRC/configure" "$@")
+    fi
+    make -C "$dir" -j"$JOBS"
+}
+
+# check DIR: make check in DIR; adds its counts to PASSED and FAILED.
+check() {
+    dir=$1
+    rc=0
+    make -C "$dir" -j"$JOBS" check || rc=$?
+    log="$dir/test-suite.log"
+    p=$(sed -n 's/^# PASS: *//p' "$log" | head -n1)
+    f=$(sed -n 's/^# FAIL: *//p' "$log" | head -n1)
+    e=$(sed -n 's/^# ERROR: *//p' "$log" | head -n1)
+    PASSED=$((PASSED + ${p:-0}))
+    FAILED=$((FAILED + ${f:-0} + ${e:-0}))
+    if [ "$rc" != 0 ]; then
+        # Show what failed; make check's summary names the logs.
+        for l in $(find "$dir/tests" -name '*.log' 2>/dev/null); do
+            if grep -q '^FAIL\|^ERROR' "${l%.log}.trs" 2>/dev/null; then
+                echo "==== $l"
+                tail -n 60 "$l"
+            fi
+        done
+        [ "$FAILED" -gt 0 ] || FAILED=1
+    fi
+}
+
+cmd=${1:-run}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+run)
+    install_deps $BUILD_DEPS
+    build build
+    exec build/vigil "$@"
+    ;;
+test)
+    install_deps $BUILD_DEPS $TEST_DEPS
+    PASSED=0
+    FAILED=0
+    build build --enable-werror
+    check build
+    build build-asan --enable-werror --enable-sanitizers
+    check build-asan
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+    ;;
+*)
+    echo "usage: ./build.sh run [VIGIL-ARGS...] | ./build.sh test" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,71 @@
+# Shared helpers of the integration tests: a temp dir removed at exit,
+# vigil started in the background and killed at exit, waits with a bound.
+# Sourced by each tests/integration/NN-*.sh; env from Makefile.am:
+# VIGIL, VIGIL_PLUGINS, VIGIL_TEST_PLUGINS, VIGIL_SRCDIR, VIGIL_BUILDDIR.
+
+set -u
+: "${VIGIL:?run through make check}"
+T=$(mktemp -d /tmp/vigil-test.XXXXXX)
+PIDS=""
+PLUGPATH="$VIGIL_PLUGINS:$VIGIL_TEST_PLUGINS"
+NAME=$(basename "$0" .sh)
+
+cleanup() {
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+    if [ "${KEEP_TMP:-}" = "" ]; then rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $NAME: $*" >&2
+    for f in "$T"/*.log; do
+        [ -f "$f" ] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }
+    done
+    exit 1
+}
+
+ok() {
+    echo "ok: $*"
+}
+
+# start_vigil LOGNAME ARGS...: runs vigil in the background, stdout and
+# stderr to $T/LOGNAME.out and $T/LOGNAME.log; sets VPID.
+start_vigil() {
+    local log=$1
+    shift
+    "$VIGIL" --plugin-path "$PLUGPATH" "$@" >"$T/$log.out" 2>"$T/$log.log" &
+    VPID=$!
+    PIDS="$PIDS $VPID"
+}
+
+# wait_for SECONDS COMMAND...: polls until the command succeeds.
+wait_for() {
+    local limit=$1 i=0
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ "$i" -ge $((limit * 10)) ] && return 1
+        sleep 0.1
+    done
+    return 0
+}
+
+# wait_exit PID SECONDS: waits for the process; its exit code in RC.
+wait_exit() {
+    local pid=$1 limit=$2 i=0
+    while kill -0 "$pid" 2>/dev/null; do
+        i=$((i + 1))
+        if [ "$i" -ge $((limit * 10)) ]; then
+            RC=timeout
+            return 1
+        fi
+        sleep 0.1
+    done
+    wait "$pid"
+    RC=$?
+    return 0
+}
+
+lines() {
+    if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
+}

@@ -1,0 +1,138 @@
+/*
+ * Test plugin: an output that takes `delay` per batch before it writes the
+ * batch as JSON lines to `path`, so tests can build a backlog and watch it
+ * drain.  `fail_first` makes the first N flushes ask for a retry.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vigil/plugin.h>
+
+struct slow_conf {
+    char    *path;
+    int64_t  delay;
+    int64_t  fail_first;
+};
+
+struct slow {
+    struct slow_conf *conf;
+    struct vg_timer  *timer;
+    struct vg_batch  *batch;            /* held while waiting */
+    struct vg_flush  *fl;
+    int               fd;
+    int64_t           failures;
+    char             *buf;
+    size_t            len;
+    size_t            cap;
+};
+
+static const struct vg_option slow_options[] = {
+    { .name = "path", .type = VG_OPT_STR, .flags = VG_OPT_REQUIRED,
+      .offset = offsetof(struct slow_conf, path), .help = "output file" },
+    { .name = "delay", .type = VG_OPT_DURATION, .def = "50ms",
+      .offset = offsetof(struct slow_conf, delay), .help = "per batch" },
+    { .name = "fail_first", .type = VG_OPT_INT, .def = "0",
+      .offset = offsetof(struct slow_conf, fail_first),
+      .help = "flushes that fail before the first success" },
+    { 0 }
+};
+
+static void
+on_delay(struct vg_instance *in, void *arg)
+{
+    struct slow *s = arg;
+    struct vg_iter it = VG_ITER_INIT;
+    struct vg_event ev;
+    struct vg_flush *fl = s->fl;
+    size_t off = 0;
+
+    s->fl = NULL;
+    if (s->failures < s->conf->fail_first) {
+        s->failures++;
+        vg_batch_unref(in, s->batch);
+        vg_flush_done(in, fl, VG_RETRY, "tp_slow: failing on purpose");
+        return;
+    }
+    s->len = 0;
+    while (vg_batch_next(in, s->batch, &it, &ev)) {
+        vg_event_to_json(in, &ev, &s->buf, &s->len, &s->cap);
+        if (s->len + 2 > s->cap) {
+            s->cap = s->cap * 2 + 64;
+            s->buf = realloc(s->buf, s->cap);
+            if (!s->buf)
+                abort();
+        }
+        s->buf[s->len++] = '\n';
+    }
+    vg_iter_release(in, &it);
+    while (off < s->len) {
+        ssize_t n = write(s->fd, s->buf + off, s->len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+    vg_batch_unref(in, s->batch);
+    vg_flush_done(in, fl, off == s->len ? VG_OK : VG_RETRY, "write failed");
+}
+
+static int
+slow_init(struct vg_instance *in, void *conf)
+{
+    struct slow *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return -ENOMEM;
+    s->conf = conf;
+    s->fd = open(s->conf->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                 0644);
+    if (s->fd < 0) {
+        free(s);
+        return -errno;
+    }
+    s->timer = vg_timer_new(in, on_delay, s);
+    vg_instance_set_data(in, s);
+    return 0;
+}
+
+static void
+slow_flush(struct vg_instance *in, struct vg_batch *b, struct vg_flush *fl)
+{
+    struct slow *s = vg_instance_data(in);
+
+    vg_batch_ref(in, b);
+    s->batch = b;
+    s->fl = fl;
+    vg_timer_start(in, s->timer, s->conf->delay, 0);
+}
+
+static void
+slow_destroy(struct vg_instance *in)
+{
+    struct slow *s = vg_instance_data(in);
+
+    if (s->fl)
+        vg_batch_unref(in, s->batch);
+    vg_timer_free(in, s->timer);
+    close(s->fd);
+    free(s->buf);
+    free(s);
+}
+
+VG_PLUGIN_EXPORT = {
+    .abi = VG_PLUGIN_ABI,
+    .size = sizeof(struct vg_plugin),
+    .kind = VG_KIND_OUTPUT,
+    .name = "tp_slow",
+    .summary = "test output that takes its time",
+    .options = slow_options,
+    .conf_size = sizeof(struct slow_conf),
+    .init = slow_init,
+    .flush = slow_flush,
+    .destroy = slow_destroy,
+};
