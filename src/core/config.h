@@ -4,6 +4,15 @@
  * ${VAR}, ${VAR:-default} and ${file:PATH} are substituted in scalars while
  * loading; a scalar that received a substitution is marked secret and its
  * value is never printed.
+ *
+ * Substitution rules: ${VAR:-default} takes the default when VAR is unset
+ * or empty; ${file:PATH} reads at most 1 MiB and drops one trailing
+ * newline, a relative PATH being relative to the config file's directory
+ * (to the working directory for vg_doc_load_string); "$${" is a literal
+ * "${"; substituted text is never scanned again; keys are never
+ * substituted.  Refused: anchors, aliases, tags other than the standard
+ * !!str, !!int ... (!!str makes a scalar `quoted`), several documents,
+ * duplicate keys, non-scalar keys, NUL bytes, nesting deeper than 64.
  */
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
@@ -40,7 +49,8 @@ struct vg_doc {
     struct vg_node *root;       /* NULL for an empty document            */
 };
 
-/* Collected errors; each message starts with "file:line:col: ". */
+/* Collected errors; each message starts with "file:line:col: " when it has
+ * a position.  After 100 messages one "too many errors" line ends it. */
 struct vg_errors {
     size_t  n;
     char  **msgs;
@@ -55,8 +65,10 @@ void vg_errors_addf(struct vg_errors *e, const char *fmt, ...) VG_FMT(2, 3);
 
 /*
  * Load and parse.  0 with *out set (free with vg_doc_free), or -EINVAL with
- * the reasons in err (YAML syntax with position, undefined variable,
- * unreadable ${file:...}, anchors/aliases and duplicate keys refused).
+ * *out NULL and the reasons in err (YAML syntax with position, undefined
+ * variable, unreadable ${file:...}, anchors/aliases and duplicate keys
+ * refused).  An empty document (no content, only comments, "---" or "~")
+ * loads with root NULL.  name borrows; the doc keeps its own copy.
  */
 int  vg_doc_load_file(const char *path, struct vg_doc **out,
                       struct vg_errors *err);
@@ -69,7 +81,9 @@ const struct vg_node *vg_node_get(const struct vg_node *map,
                                   const char *key);
 /* The node's key in its parent map is not stored; callers pass names. */
 const char *vg_node_type_name(enum vg_node_type t);   /* "a mapping" ... */
-/* A scalar's value for messages: the value quoted, or "<secret>". */
+/* A scalar's value for messages: the value in single quotes (cut with
+ * "..." to fit len, control characters as '?'), or "<secret>"; a mapping or
+ * sequence gives its type name.  Returns buf or a static string. */
 const char *vg_node_show(const struct vg_node *n, char *buf, size_t len);
 
 #endif

@@ -631,6 +631,8 @@ static void
 instance_destroy(struct vg_instance *in)
 {
     instance_stop(in);
+    if (in->kind == VG_KIND_OUTPUT && in->oq)
+        vg_oq_close(in->oq);
     if (in->inited && in->plugin->destroy)
         in->plugin->destroy(in);
     in->inited = 0;

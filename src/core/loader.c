@@ -156,8 +156,8 @@ check_desc(const struct vg_plugin *d, char *buf, size_t len)
                  d->name);
         return buf;
     }
-    if (d->options &&
-        vg_options_check_schema(d->options, why, sizeof(why)) < 0) {
+    if (d->options && vg_options_check_conf(d->options, d->conf_size, why,
+                                            sizeof(why)) < 0) {
         snprintf(buf, len, "plugin '%s' has a bad option schema: %s",
                  d->name, why);
         return buf;

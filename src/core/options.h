@@ -32,6 +32,15 @@ int vg_options_check_conf(const struct vg_option *schema, size_t conf_size,
  * type, bad duration/size/number, value not among the choices, missing
  * required option.  Returns 0 or -EINVAL.  Whatever was filled must be
  * released with vg_options_release, on success and on failure.
+ *
+ * Messages: "FILE:L:C: WHAT: unknown option 'urll' (did you mean 'url'?)"
+ * at the key; "... option 'timeout' expects a duration (e.g. 10s, 500ms,
+ * 5m), got 'abc'" at the value (secret values print as <secret>);
+ * "... missing required option 'url'" at the mapping.  Nested options are
+ * named by path: 'tls.verify', 'rules[2].severity' (indexes from 0).
+ * A YAML null (`key:`, `~`, `null`, unquoted) keeps the default, and is
+ * an error ("has no value") for a required option.  A STRLIST with n > 0
+ * has a NULL after its last string.
  */
 int vg_options_apply(const struct vg_option *schema, const struct vg_node *map,
                      void *conf, const char *what, const char *const *skip,

@@ -36,6 +36,7 @@ struct vg_oq {
     size_t              bytes;
     struct vg_flush    *inflight;
     int                 kicking;
+    int                 closed;         /* output destroyed: no new flush */
     int                 waiting;        /* retry timer armed */
     ev_timer            retry;
     int64_t             deadline;
@@ -125,6 +126,13 @@ vg_oq_push(struct vg_oq *q, struct vg_batch *b)
     kick(q);
 }
 
+void
+vg_oq_close(struct vg_oq *q)
+{
+    q->closed = 1;
+    ev_timer_stop(q->loop, &q->retry);
+}
+
 int
 vg_oq_idle(const struct vg_oq *q)
 {
@@ -189,7 +197,7 @@ backoff(struct vg_oq *q, unsigned attempts)
 static void
 kick(struct vg_oq *q)
 {
-    if (q->kicking)
+    if (q->kicking || q->closed)
         return;
     q->kicking = 1;
     while (q->head && !q->inflight && !q->waiting) {
@@ -226,10 +234,6 @@ vg_oq_flush_done(struct vg_flush *fl, int outcome, const char *reason)
     struct qnode *n = fl->node;
     size_t events;
 
-    if (!q) {                   /* the queue went away meanwhile */
-        free(fl);
-        return;
-    }
     vg_assert(q->inflight == fl);
     q->inflight = NULL;
     free(fl);

@@ -31,6 +31,9 @@ struct vg_oq *vg_oq_new(struct vg_instance *out, struct ev_loop *loop,
 /* Drops what is still queued (counted and logged); call it after the
  * output's destroy, which abandons a flush still in flight. */
 void vg_oq_free(struct vg_oq *q);
+/* The output is being destroyed: a flush it completes from now on starts
+ * no other. */
+void vg_oq_close(struct vg_oq *q);
 /* Queues b; takes the caller's reference. */
 void vg_oq_push(struct vg_oq *q, struct vg_batch *b);
 /* 1 when nothing is queued or in flight. */
