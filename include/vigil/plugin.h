@@ -321,6 +321,20 @@ struct vg_plugin {
                   struct vg_flush *fl);
     void (*stop)(struct vg_instance *in);
     void (*destroy)(struct vg_instance *in);
+
+    /*
+     * Inputs, optional.  pause/resume: an output of the pipeline is full
+     * (and has no room on disk): stop reading until resume.  An input
+     * without them has its events dropped (and counted) for that output
+     * while it is full.  commit: every event of the batch emitted with
+     * vg_emit_tracked(cookie) is durable: delivered by every output of the
+     * pipeline, written to its disk buffer or dead-lettered.  Commits may
+     * come in any order; one that never comes means the batch must be read
+     * again after a restart.
+     */
+    void (*pause)(struct vg_instance *in);
+    void (*resume)(struct vg_instance *in);
+    void (*commit)(struct vg_instance *in, uint64_t cookie);
 };
 
 #define VG_PLUGIN_EXPORT \
@@ -396,6 +410,15 @@ struct vg_api {
     /* Hash of a metric series (name + sorted labels), as the batch does. */
     uint64_t (*series_hash)(const char *name, const struct vg_kv *labels,
                             uint32_t nlabels);
+
+    /* Like emit, and the input's commit(cookie) is called once every
+     * event of b is durable.  Takes the reference. */
+    void (*emit_tracked)(struct vg_instance *in, struct vg_batch *b,
+                         uint64_t cookie);
+    /* Ends a flush as VG_RETRY after at least `after` ns (a server's
+     * Retry-After), instead of the output's backoff. */
+    void (*flush_retry_after)(struct vg_flush *fl, int64_t after,
+                              const char *reason);
 };
 
 /*
@@ -513,6 +536,14 @@ static inline uint64_t vg_series_hash(struct vg_instance *in,
                                       const struct vg_kv *labels,
                                       uint32_t nlabels)
 { return VG_API(in)->series_hash(name, labels, nlabels); }
+
+static inline void vg_emit_tracked(struct vg_instance *in,
+                                   struct vg_batch *b, uint64_t cookie)
+{ VG_API(in)->emit_tracked(in, b, cookie); }
+static inline void vg_flush_retry_after(struct vg_instance *in,
+                                        struct vg_flush *fl, int64_t after,
+                                        const char *reason)
+{ VG_API(in)->flush_retry_after(fl, after, reason); }
 
 #define VG_SECOND      INT64_C(1000000000)
 #define VG_MILLISECOND INT64_C(1000000)

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 
+#include "ack.h"
 #include "batch.h"
 #include "instance.h"
 #include "json.h"
@@ -76,6 +77,8 @@ api_batch_derive(struct vg_instance *in, struct vg_batch *parent,
     if (parent) {
         b->origin = parent->origin;
         b->created = parent->created;
+        b->ack = parent->ack;
+        vg_ack_ref(b->ack);
     }
     return b;
 }
@@ -84,6 +87,18 @@ static void
 api_emit(struct vg_instance *in, struct vg_batch *b)
 {
     vg_pipeline_emit(in, b);
+}
+
+static void
+api_emit_tracked(struct vg_instance *in, struct vg_batch *b, uint64_t cookie)
+{
+    vg_pipeline_emit_tracked(in, b, cookie);
+}
+
+static void
+api_flush_retry_after(struct vg_flush *fl, int64_t after, const char *reason)
+{
+    vg_oq_flush_retry_after(fl, after, reason);
 }
 
 static void
@@ -292,4 +307,6 @@ const struct vg_api vg_core_api = {
     .event_to_json = api_event_to_json,
     .count = api_count,
     .series_hash = vg_series_hash_raw,
+    .emit_tracked = api_emit_tracked,
+    .flush_retry_after = api_flush_retry_after,
 };

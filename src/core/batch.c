@@ -36,6 +36,7 @@
 #define HAVE_X86_CRC 1
 #endif
 
+#include "ack.h"
 #include "batch.h"
 #include "util.h"
 
@@ -449,12 +450,13 @@ vg_batch_ref_raw(struct vg_batch *b)
     b->refs++;
 }
 
-/* b->ack is the engine's: it settles the tracker before the last unref. */
+/* The last reference settles the batch's delivery tracker. */
 void
 vg_batch_unref_raw(struct vg_batch *b)
 {
     if (!b || --b->refs > 0)
         return;
+    vg_ack_unref(b->ack);
     free(b->buf);
     free(b);
 }

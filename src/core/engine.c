@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ack.h"
 #include "batch.h"
 #include "default_config.h"
 #include "engine.h"
@@ -62,6 +63,7 @@ struct output_core_conf {
     int64_t retry_initial;
     int64_t retry_max;
     int64_t retry_max_attempts;
+    int64_t max_memory;
 };
 
 static const struct vg_option retry_options[] = {
@@ -77,9 +79,18 @@ static const struct vg_option retry_options[] = {
     { 0 }
 };
 
+static const struct vg_option buffer_options[] = {
+    { .name = "max_memory", .type = VG_OPT_SIZE, .def = "32MiB",
+      .offset = offsetof(struct output_core_conf, max_memory),
+      .help = "bytes queued in memory before the inputs are paused" },
+    { 0 }
+};
+
 static const struct vg_option output_core_options[] = {
     { .name = "retry", .type = VG_OPT_OBJECT, .sub = retry_options,
       .help = "retry policy of this output" },
+    { .name = "buffer", .type = VG_OPT_OBJECT, .sub = buffer_options,
+      .help = "queue limits of this output" },
     { 0 }
 };
 
@@ -182,7 +193,8 @@ static const char *const pipe_keys[] = { "inputs", "filters", "outputs",
                                          NULL };
 static const char *const reserved_keys[] = { "name", "alias", NULL };
 static const char *const output_reserved_keys[] = { "name", "alias",
-                                                    "retry", NULL };
+                                                    "retry", "buffer",
+                                                    NULL };
 
 static const char *
 closest(const char *const *names, const char *key)
@@ -441,8 +453,8 @@ build_instance(struct vg_gen *g, struct vg_pipeline *pl, enum vg_kind kind,
     if (kind == VG_KIND_OUTPUT) {
         struct output_core_conf *occ = vg_xcalloc(1, sizeof(*occ));
 
-        split_map(item, &core_part, (const char *const[]){ "retry", NULL },
-                  1);
+        split_map(item, &core_part,
+                  (const char *const[]){ "retry", "buffer", NULL }, 1);
         if (vg_options_apply(output_core_options, &core_part, occ, what,
                              NULL, err) < 0)
             rc = -EINVAL;
@@ -636,6 +648,8 @@ instance_destroy(struct vg_instance *in)
     if (in->inited && in->plugin->destroy)
         in->plugin->destroy(in);
     in->inited = 0;
+    vg_ack_source_close(in->acks);
+    in->acks = NULL;
     if (in->kind == VG_KIND_OUTPUT && in->started) {
         vg_oq_free(in->oq);
         in->oq = NULL;
@@ -715,6 +729,49 @@ on_queue_idle(struct vg_oq *q, void *arg)
         gen_check_drained(g);
 }
 
+/* Backpressure: a full output pauses the inputs of its pipeline that can
+ * pause; they resume when every output has room again. */
+static void
+pipeline_pause(struct vg_pipeline *pl)
+{
+    size_t i;
+
+    for (i = 0; i < pl->ninputs; i++) {
+        struct vg_instance *in = pl->inputs[i];
+
+        if (in->paused || in->stopped || !in->plugin->pause)
+            continue;
+        in->paused = 1;
+        vg_instance_count(in, "paused", 1);
+        vg_log_who(VG_LOG_INFO, in->name, "pause", "paused: an output of "
+                   "pipeline '%s' is full", pl->name);
+        in->plugin->pause(in);
+    }
+}
+
+static void
+on_queue_space(struct vg_oq *q, void *arg)
+{
+    struct vg_pipeline *pl = arg;
+    size_t i;
+
+    (void)q;
+    for (i = 0; i < pl->noutputs; i++)
+        if (pl->outputs[i]->oq && vg_oq_full(pl->outputs[i]->oq))
+            return;
+    for (i = 0; i < pl->ninputs; i++) {
+        struct vg_instance *in = pl->inputs[i];
+
+        if (!in->paused)
+            continue;
+        in->paused = 0;
+        if (in->stopped)
+            continue;
+        vg_log_who(VG_LOG_INFO, in->name, "resume", "resumed");
+        in->plugin->resume(in);
+    }
+}
+
 static int
 gen_start(struct vg_gen *g, struct vg_errors *err)
 {
@@ -731,10 +788,12 @@ gen_start(struct vg_gen *g, struct vg_errors *err)
                 .retry_initial = occ->retry_initial,
                 .retry_max = occ->retry_max,
                 .max_attempts = occ->retry_max_attempts,
+                .max_memory = occ->max_memory,
             };
 
             in->oq = vg_oq_new(in, eng->loop, &qc);
             vg_oq_on_idle(in->oq, on_queue_idle, g);
+            vg_oq_on_space(in->oq, on_queue_space, pl);
             in->started = 1;
         }
     }
@@ -749,7 +808,11 @@ gen_start(struct vg_gen *g, struct vg_errors *err)
         for (k = 0; k < 3; k++) {
             for (j = 0; j < counts[k]; j++) {
                 struct vg_instance *in = lists[k][j];
-                int rc = in->plugin->start ? in->plugin->start(in) : 0;
+                int rc;
+
+                if (in->kind == VG_KIND_INPUT && in->plugin->commit)
+                    in->acks = vg_ack_source_new(in);
+                rc = in->plugin->start ? in->plugin->start(in) : 0;
 
                 if (rc < 0) {
                     vg_errors_addf(err, "%s: %s: start failed: %s",
@@ -857,6 +920,7 @@ static void
 dispatch(struct vg_pipeline *pl, size_t stage, struct vg_batch *b)
 {
     size_t i, n = vg_batch_count_raw(b);
+    int full = 0;
 
     if (!n) {
         vg_batch_unref_raw(b);
@@ -872,10 +936,27 @@ dispatch(struct vg_pipeline *pl, size_t stage, struct vg_batch *b)
     }
     vg_batch_seal(b);
     for (i = 0; i < pl->noutputs; i++) {
+        struct vg_instance *out = pl->outputs[i];
+
+        /* A full queue takes one more batch from an input that will now
+         * pause (bounded overshoot); from one that cannot, it drops. */
+        if (vg_oq_full(out->oq) &&
+            (!b->origin || !b->origin->plugin->pause)) {
+            vg_instance_count(out, "dropped_queue_full", (int64_t)n);
+            vg_log_who(VG_LOG_WARN, out->name, "queue-full", "queue full "
+                       "(%zu bytes): dropped %zu events", vg_oq_bytes(out->oq),
+                       n);
+            vg_ack_lost(b->ack);
+            continue;
+        }
         vg_batch_ref_raw(b);
-        vg_oq_push(pl->outputs[i]->oq, b);
+        vg_oq_push(out->oq, b);
+        if (vg_oq_full(out->oq))
+            full = 1;
     }
     vg_batch_unref_raw(b);
+    if (full)
+        pipeline_pause(pl);
 }
 
 void
@@ -903,6 +984,15 @@ vg_pipeline_emit(struct vg_instance *from, struct vg_batch *b)
         return;
     }
     dispatch(pl, next, b);
+}
+
+void
+vg_pipeline_emit_tracked(struct vg_instance *from, struct vg_batch *b,
+                         uint64_t cookie)
+{
+    if (from->kind == VG_KIND_INPUT && from->acks && !b->ack)
+        b->ack = vg_ack_new(from->acks, cookie);
+    vg_pipeline_emit(from, b);
 }
 
 void

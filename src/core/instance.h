@@ -17,6 +17,7 @@ struct vg_engine;
 struct vg_gen;
 struct vg_pipeline;
 struct vg_oq;
+struct vg_ack_source;
 
 struct vg_timer {
     ev_timer            w;
@@ -58,6 +59,8 @@ struct vg_instance {
     int                       started;
     int                       done;     /* input: vg_input_done called   */
     int                       stopped;
+    int                       paused;   /* input: by backpressure        */
+    struct vg_ack_source     *acks;     /* input with commit            */
 
     struct vg_timer          *timers;
     struct vg_io             *ios;
@@ -89,6 +92,8 @@ extern const struct vg_api vg_core_api;
 
 /* Routing, used by api.c: `b` enters the stage after `from`. */
 void vg_pipeline_emit(struct vg_instance *from, struct vg_batch *b);
+void vg_pipeline_emit_tracked(struct vg_instance *from, struct vg_batch *b,
+                              uint64_t cookie);
 void vg_pipeline_input_done(struct vg_instance *in);
 struct ev_loop *vg_instance_loop(const struct vg_instance *in);
 const char *vg_instance_hostname(const struct vg_instance *in);

@@ -3,12 +3,15 @@
  * from the loop; `kicking` makes both paths start the next flush from one
  * place, so a synchronous output cannot recurse once per batch.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <vigil/plugin.h>
 
+#include "ack.h"
 #include "batch.h"
+#include "dead_letter.h"
 #include "instance.h"
 #include "log.h"
 #include "output_queue.h"
@@ -17,6 +20,7 @@
 struct qnode {
     struct vg_batch *b;
     unsigned         attempts;          /* flushes that asked to retry */
+    int64_t          queued;            /* mono ns */
     struct qnode    *next;
 };
 
@@ -42,6 +46,9 @@ struct vg_oq {
     int64_t             deadline;
     vg_oq_idle_fn       idle_fn;
     void               *idle_arg;
+    vg_oq_idle_fn       space_fn;
+    void               *space_arg;
+    int                 was_full;
     uint64_t            rng;
 };
 
@@ -95,6 +102,7 @@ vg_oq_free(struct vg_oq *q)
 
         q->head = n->next;
         lost += vg_batch_count_raw(n->b);
+        vg_ack_lost(n->b->ack);
         if (q->inflight && q->inflight->node == n) {
             /* The output was destroyed before it answered. */
             free(q->inflight);
@@ -116,6 +124,7 @@ vg_oq_push(struct vg_oq *q, struct vg_batch *b)
     struct qnode *n = vg_xcalloc(1, sizeof(*n));
 
     n->b = b;
+    n->queued = vg_mono_ns();
     if (q->tail)
         q->tail->next = n;
     else
@@ -123,6 +132,8 @@ vg_oq_push(struct vg_oq *q, struct vg_batch *b)
     q->tail = n;
     q->nbatches++;
     q->bytes += vg_batch_bytes_raw(b);
+    if (vg_oq_full(q))
+        q->was_full = 1;
     kick(q);
 }
 
@@ -167,6 +178,26 @@ size_t
 vg_oq_bytes(const struct vg_oq *q)
 {
     return q->bytes;
+}
+
+int64_t
+vg_oq_oldest_age(const struct vg_oq *q)
+{
+    return q->head ? vg_mono_ns() - q->head->queued : 0;
+}
+
+int
+vg_oq_full(const struct vg_oq *q)
+{
+    return q->conf.max_memory > 0 &&
+           q->bytes >= (size_t)q->conf.max_memory;
+}
+
+void
+vg_oq_on_space(struct vg_oq *q, vg_oq_idle_fn fn, void *arg)
+{
+    q->space_fn = fn;
+    q->space_arg = arg;
 }
 
 static uint64_t
@@ -225,59 +256,133 @@ pop_head(struct vg_oq *q)
     if (!q->head)
         q->tail = NULL;
     node_free(q, n);
+    if (vg_oq_full(q))
+        q->was_full = 1;
+    else if (q->was_full &&
+             q->bytes <= (size_t)q->conf.max_memory / 2) {
+        q->was_full = 0;
+        if (q->space_fn)
+            q->space_fn(q, q->space_arg);
+    }
+}
+
+/* A batch that will never be delivered goes to the dead-letter file; if
+ * even that fails, its events are lost and the input is not told. */
+static void
+dead_letter(struct vg_oq *q, struct qnode *n, const char *reason)
+{
+    struct vg_instance *out = q->out;
+    size_t events = vg_batch_count_raw(n->b);
+    const char *path = "?";
+    int rc;
+
+    rc = vg_dead_letter_write(vg_instance_state_dir(out), out->pipe->name,
+                              out->name, n->b, reason, n->attempts + 1,
+                              &path);
+    if (rc < 0) {
+        vg_log_who(VG_LOG_ERROR, out->name, "oq-dlq-fail",
+                   "%zu events lost: cannot write the dead-letter file "
+                   "'%s': %s (they were rejected: %s)", events, path,
+                   vg_strerror(rc), reason);
+        vg_instance_count(out, "dropped_dead_letter_failed",
+                          (int64_t)events);
+        vg_ack_lost(n->b->ack);
+        return;
+    }
+    vg_log_who(VG_LOG_ERROR, out->name, "oq-permanent",
+               "%zu events rejected, written to '%s': %s", events, path,
+               reason);
+    vg_instance_count(out, "dead_lettered", (int64_t)events);
+}
+
+static void
+schedule_retry(struct vg_oq *q, struct qnode *n, int64_t delay,
+               const char *reason)
+{
+    int64_t now = vg_mono_ns();
+
+    if (q->deadline && now + delay > q->deadline)
+        delay = q->deadline > now ? q->deadline - now : 0;
+    vg_log_who(VG_LOG_WARN, q->out->name, "oq-retry",
+               "flush failed, retry %u in %.3fs: %s", n->attempts,
+               (double)delay / 1e9, reason);
+    q->waiting = 1;
+    ev_timer_set(&q->retry, (double)delay / 1e9, 0.);
+    ev_timer_start(q->loop, &q->retry);
+}
+
+/* Ends the flush in flight; returns its node. */
+static struct qnode *
+finish_flush(struct vg_flush *fl)
+{
+    struct vg_oq *q = fl->q;
+    struct qnode *n = fl->node;
+
+    vg_assert(q->inflight == fl);
+    q->inflight = NULL;
+    free(fl);
+    return n;
+}
+
+/* Retry n, or give up on it past max_attempts; after >= 0 is a server's
+ * delay, < 0 asks for the backoff. */
+static void
+retry_or_give_up(struct vg_oq *q, struct qnode *n, int64_t after,
+                 const char *reason)
+{
+    n->attempts++;
+    vg_instance_count(q->out, "retries", 1);
+    if (q->conf.max_attempts &&
+        n->attempts >= (unsigned)q->conf.max_attempts) {
+        char why[512];
+
+        snprintf(why, sizeof(why), "gave up after %u attempts: %s",
+                 n->attempts, reason);
+        n->attempts--;          /* dead_letter counts the last one */
+        dead_letter(q, n, why);
+        pop_head(q);
+        return;
+    }
+    schedule_retry(q, n, after >= 0 ? after : backoff(q, n->attempts),
+                   reason);
 }
 
 void
 vg_oq_flush_done(struct vg_flush *fl, int outcome, const char *reason)
 {
     struct vg_oq *q = fl->q;
-    struct qnode *n = fl->node;
-    size_t events;
+    struct qnode *n = finish_flush(fl);
 
-    vg_assert(q->inflight == fl);
-    q->inflight = NULL;
-    free(fl);
-    events = vg_batch_count_raw(n->b);
+    if (!reason)
+        reason = "no reason given";
     switch (outcome) {
     case VG_OK:
-        q->out->events_out += events;
+        q->out->events_out += vg_batch_count_raw(n->b);
         q->out->batches_out++;
         pop_head(q);
         break;
     case VG_RETRY:
-        n->attempts++;
-        vg_instance_count(q->out, "retries", 1);
-        if (q->conf.max_attempts && n->attempts >= q->conf.max_attempts) {
-            vg_log_who(VG_LOG_ERROR, q->out->name, "oq-giveup",
-                       "giving up on a batch of %zu events after %u "
-                       "attempts: %s", events, n->attempts,
-                       reason ? reason : "no reason given");
-            vg_instance_count(q->out, "dropped_retries", (int64_t)events);
-            pop_head(q);
-            break;
-        }
-        {
-            int64_t delay = backoff(q, n->attempts);
-            int64_t now = vg_mono_ns();
-
-            if (q->deadline && now + delay > q->deadline)
-                delay = q->deadline > now ? q->deadline - now : 0;
-            vg_log_who(VG_LOG_WARN, q->out->name, "oq-retry",
-                       "flush failed, retry %u in %.3fs: %s", n->attempts,
-                       (double)delay / 1e9,
-                       reason ? reason : "no reason given");
-            q->waiting = 1;
-            ev_timer_set(&q->retry, (double)delay / 1e9, 0.);
-            ev_timer_start(q->loop, &q->retry);
-        }
+        retry_or_give_up(q, n, -1, reason);
         break;
     default:
-        vg_log_who(VG_LOG_ERROR, q->out->name, "oq-permanent",
-                   "batch of %zu events rejected: %s", events,
-                   reason ? reason : "no reason given");
-        vg_instance_count(q->out, "dropped_permanent", (int64_t)events);
+        dead_letter(q, n, reason);
         pop_head(q);
         break;
     }
+    kick(q);
+}
+
+void
+vg_oq_flush_retry_after(struct vg_flush *fl, int64_t after,
+                        const char *reason)
+{
+    struct vg_oq *q = fl->q;
+    struct qnode *n = finish_flush(fl);
+
+    if (after < 0)
+        after = 0;
+    if (after > 3600 * VG_SECOND)       /* a server's word, within reason */
+        after = 3600 * VG_SECOND;
+    retry_or_give_up(q, n, after, reason ? reason : "server asked to wait");
     kick(q);
 }

@@ -2,8 +2,8 @@
  * Per-output queue: batches wait here until the output's flush callback
  * takes them, one flush in flight at a time so an output sees its batches
  * in order.  A flush ends as ok (next batch), retry (the same batch again
- * after an exponential backoff with full jitter) or permanent (logged,
- * counted and dropped).  One slow output never holds back another: each
+ * after an exponential backoff with full jitter, or a server's Retry-After)
+ * or permanent (written to the dead-letter file, counted and logged).  One slow output never holds back another: each
  * has its own queue.
  */
 #ifndef VG_OUTPUT_QUEUE_H
@@ -22,6 +22,7 @@ struct vg_oq_conf {
     int64_t retry_initial;              /* ns */
     int64_t retry_max;                  /* ns */
     int64_t max_attempts;               /* 0 = retry forever */
+    int64_t max_memory;                 /* bytes queued before "full" */
 };
 
 typedef void (*vg_oq_idle_fn)(struct vg_oq *q, void *arg);
@@ -45,8 +46,19 @@ void vg_oq_set_deadline(struct vg_oq *q, int64_t deadline);
 
 size_t vg_oq_batches(const struct vg_oq *q);
 size_t vg_oq_bytes(const struct vg_oq *q);
+/* Age of the oldest undelivered batch (ns), 0 when empty. */
+int64_t vg_oq_oldest_age(const struct vg_oq *q);
 
-/* The flush API: fl came from this queue's flush call. */
+/* Full: as many bytes queued as max_memory allows. */
+int  vg_oq_full(const struct vg_oq *q);
+/* Called when a full queue drains to half of max_memory. */
+void vg_oq_on_space(struct vg_oq *q, vg_oq_idle_fn fn, void *arg);
+
+/* The flush API: fl came from this queue's flush call.  A permanent
+ * failure, or a retry past max_attempts, dead-letters the batch. */
 void vg_oq_flush_done(struct vg_flush *fl, int outcome, const char *reason);
+/* VG_RETRY after at least `after` ns (a server's Retry-After). */
+void vg_oq_flush_retry_after(struct vg_flush *fl, int64_t after,
+                             const char *reason);
 
 #endif

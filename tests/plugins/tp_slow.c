@@ -15,6 +15,8 @@ struct slow_conf {
     char    *path;
     int64_t  delay;
     int64_t  fail_first;
+    int      fail_outcome;              /* 0 retry, 1 permanent */
+    int64_t  retry_after;               /* > 0: ask for this delay */
 };
 
 struct slow {
@@ -37,6 +39,13 @@ static const struct vg_option slow_options[] = {
     { .name = "fail_first", .type = VG_OPT_INT, .def = "0",
       .offset = offsetof(struct slow_conf, fail_first),
       .help = "flushes that fail before the first success" },
+    { .name = "fail_outcome", .type = VG_OPT_ENUM, .def = "retry",
+      .choices = "retry|permanent",
+      .offset = offsetof(struct slow_conf, fail_outcome),
+      .help = "how the failing flushes end" },
+    { .name = "retry_after", .type = VG_OPT_DURATION, .def = "0",
+      .offset = offsetof(struct slow_conf, retry_after),
+      .help = "a failing flush asks to be retried after this long" },
     { 0 }
 };
 
@@ -53,7 +62,13 @@ on_delay(struct vg_instance *in, void *arg)
     if (s->failures < s->conf->fail_first) {
         s->failures++;
         vg_batch_unref(in, s->batch);
-        vg_flush_done(in, fl, VG_RETRY, "tp_slow: failing on purpose");
+        if (s->conf->fail_outcome == 1)
+            vg_flush_done(in, fl, VG_PERMANENT, "tp_slow: rejected on purpose");
+        else if (s->conf->retry_after > 0)
+            vg_flush_retry_after(in, fl, s->conf->retry_after,
+                                 "tp_slow: asked to wait");
+        else
+            vg_flush_done(in, fl, VG_RETRY, "tp_slow: failing on purpose");
         return;
     }
     s->len = 0;

@@ -45,6 +45,7 @@ struct gen_state {
     uint64_t         seq;               /* last sequence number emitted */
     double           owed;              /* steps due, not yet emitted */
     int              running;
+    int              paused;            /* by backpressure */
     struct vg_kv    *mlabels;           /* static labels + series label */
     uint32_t         nmlabels;
     struct vg_kv    *llabels;           /* static labels (logs) */
@@ -224,7 +225,7 @@ on_drain(struct vg_instance *in, void *arg)
     uint64_t i;
     int rc = 0;
 
-    if (!st->running)
+    if (!st->running || st->paused)
         return;
     if (steps == 0)
         steps = 1;
@@ -275,7 +276,7 @@ on_tick(struct vg_instance *in, void *arg)
     if (!st->running)
         return;
     st->owed += c->rate * ((double)c->interval / (double)VG_SECOND);
-    if (st->owed + OWED_EPS >= 1)
+    if (st->owed + OWED_EPS >= 1 && !st->paused)
         vg_timer_start(in, st->drain, 0, 0);
 }
 
@@ -383,6 +384,27 @@ gen_stop(struct vg_instance *in)
     vg_timer_stop(in, st->drain);
 }
 
+/* Backpressure: what a paused generator owes is emitted on resume, so a
+ * finite rate still adds up to the same count. */
+static void
+gen_pause(struct vg_instance *in)
+{
+    struct gen_state *st = vg_instance_data(in);
+
+    st->paused = 1;
+    vg_timer_stop(in, st->drain);
+}
+
+static void
+gen_resume(struct vg_instance *in)
+{
+    struct gen_state *st = vg_instance_data(in);
+
+    st->paused = 0;
+    if (st->running)
+        vg_timer_start(in, st->drain, 0, 0);
+}
+
 static void
 gen_destroy(struct vg_instance *in)
 {
@@ -408,4 +430,6 @@ VG_PLUGIN_EXPORT = {
     .start = gen_start,
     .stop = gen_stop,
     .destroy = gen_destroy,
+    .pause = gen_pause,
+    .resume = gen_resume,
 };

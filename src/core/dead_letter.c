@@ -1,0 +1,102 @@
+/*
+ * Dead-letter files.  Written on the loop thread: permanent failures are
+ * rare, and a blocking append of one batch costs less than the machinery
+ * to do it elsewhere.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "dead_letter.h"
+#include "json.h"
+#include "util.h"
+
+/* "output[http#1]" -> "output-http-1": safe as a file name. */
+static void
+sanitize(const char *in, char *out, size_t len)
+{
+    size_t n = 0;
+    int dash = 0;
+
+    for (; *in && n + 1 < len; in++) {
+        if (isalnum((unsigned char)*in) || *in == '_' || *in == '.') {
+            out[n++] = *in;
+            dash = 0;
+        } else if (!dash && n) {
+            out[n++] = '-';
+            dash = 1;
+        }
+    }
+    while (n && out[n - 1] == '-')
+        n--;
+    out[n] = '\0';
+}
+
+int
+vg_dead_letter_write(const char *state_dir, const char *pipeline,
+                     const char *owner, const struct vg_batch *b,
+                     const char *reason, unsigned attempts,
+                     const char **path)
+{
+    static char file[PATH_MAX];
+    char pipe_s[128], owner_s[128], stamp[48];
+    struct vg_iter it = VG_ITER_INIT;
+    struct vg_event ev;
+    struct vg_buf out;
+    size_t off = 0;
+    int fd, rc = 0;
+
+    sanitize(pipeline, pipe_s, sizeof(pipe_s));
+    sanitize(owner, owner_s, sizeof(owner_s));
+    snprintf(file, sizeof(file), "%s/dead-letter", state_dir);
+    if (mkdir(file, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    snprintf(file, sizeof(file), "%s/dead-letter/%s.%s.jsonl", state_dir,
+             pipe_s, owner_s);
+    if (path)
+        *path = file;
+    vg_buf_init(&out);
+    vg_format_time(vg_wall_ns(), stamp, sizeof(stamp));
+    while (vg_batch_next_raw(b, &it, &ev)) {
+        vg_buf_addstr(&out, "{\"time\":\"");
+        vg_buf_addstr(&out, stamp);
+        vg_buf_addstr(&out, "\",\"pipeline\":");
+        vg_json_string(&out, pipeline, strlen(pipeline));
+        vg_buf_addstr(&out, ",\"output\":");
+        vg_json_string(&out, owner, strlen(owner));
+        vg_buf_addstr(&out, ",\"reason\":");
+        vg_json_string(&out, reason, strlen(reason));
+        vg_buf_addf(&out, ",\"attempts\":%u,\"event\":", attempts);
+        vg_json_event(&out, &ev);
+        vg_buf_addstr(&out, "}\n");
+    }
+    vg_iter_release_raw(&it);
+    fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    while (off < out.len) {
+        ssize_t n = write(fd, out.data + off, out.len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            break;
+        }
+        off += (size_t)n;
+    }
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+out:
+    vg_buf_release(&out);
+    return rc;
+}

@@ -1,0 +1,68 @@
+#!/bin/sh
+# Permanent failures and exhausted retries go to the dead-letter file with
+# the reason; the other batches are delivered; Retry-After is honoured.
+. "$(dirname "$0")/lib.sh"
+
+run() {
+    cat >"$T/vigil.yaml" <<YAML
+agent:
+  state_dir: $T/state
+pipelines:
+  p:
+    inputs:
+      - name: generate
+        rate: 0
+        count: 1000
+        batch_size: 100
+        exit_when_done: true
+    outputs:
+      - name: tp_slow
+        path: $T/$1
+        delay: 1ms
+        fail_first: $2
+        fail_outcome: $3
+        retry_after: $4
+        retry: { initial: 10ms, max: 20ms, max_attempts: 2 }
+YAML
+    start_vigil "$1" -c "$T/vigil.yaml"
+    wait_exit "$VPID" 30 || fail "$1: no exit"
+    [ "$RC" -eq 0 ] || fail "$1: exit code $RC"
+}
+
+run permanent 3 permanent 0
+dlq="$T/state/dead-letter/p.output-tp_slow-1.jsonl"
+[ -f "$dlq" ] || fail "no dead-letter file: $(ls -R "$T/state")"
+python3 - "$dlq" "$T/permanent" <<'PY' || fail "dead letters"
+import json, sys
+dead = [json.loads(l) for l in open(sys.argv[1])]
+assert len(dead) == 300, len(dead)
+assert all(d["reason"] == "tp_slow: rejected on purpose" for d in dead)
+assert all(d["output"] == "output[tp_slow#1]" and d["pipeline"] == "p"
+           for d in dead)
+assert [d["event"]["value"] for d in dead] == list(range(1, 301))
+got = [json.loads(l)["value"] for l in open(sys.argv[2])]
+assert got == list(range(301, 1001)), "the other batches"
+PY
+grep -q "300 events\|100 events rejected, written to" "$T/permanent.log" ||
+    fail "dead letters not logged"
+ok "permanent failures dead-lettered with the reason, the rest delivered"
+
+rm -rf "$T/state"
+run attempts 4 retry 0
+python3 - "$dlq" "$T/attempts" <<'PY' || fail "retries exhausted"
+import json, sys
+dead = [json.loads(l) for l in open(sys.argv[1])]
+assert len(dead) == 200, len(dead)
+assert all(d["reason"].startswith("gave up after 2 attempts: ") for d in dead)
+assert all(d["attempts"] == 2 for d in dead), dead[0]
+got = [json.loads(l)["value"] for l in open(sys.argv[2])]
+assert got == list(range(201, 1001))
+PY
+ok "retries exhausted after max_attempts go to the dead-letter file"
+
+rm -rf "$T/state"
+run after 1 retry 1500ms
+grep -q "flush failed, retry 1 in 1.500s: tp_slow: asked to wait" \
+    "$T/after.log" || fail "Retry-After not honoured: $(cat "$T/after.log")"
+[ "$(lines "$T/after")" -eq 1000 ] || fail "not all delivered after the wait"
+ok "a server's Retry-After sets the retry delay"
