@@ -103,6 +103,7 @@ sys_ctx_init(struct sys_ctx *c, const struct sys_conf *conf, sys_log_fn log,
     c->log = log;
     c->log_arg = log_arg;
     c->proc_dirfd = -1;
+    c->diag_fd = -1;
     while (len > 0 && root[len - 1] == '/')
         len--;
     if (len >= sizeof(c->root) - 32) {
@@ -148,6 +149,9 @@ sys_ctx_release(struct sys_ctx *c)
             pf_file_release(&c->files[i]);
     if (c->proc_dirfd >= 0)
         close(c->proc_dirfd);
+    if (c->diag_fd >= 0)
+        close(c->diag_fd);
+    free(c->diag_buf);
     free(c->cpu_prev);
     free(c->dents);
     free(c->procs);
@@ -156,6 +160,7 @@ sys_ctx_release(struct sys_ctx *c)
     free(c->top);
     memset(c, 0, sizeof(*c));
     c->proc_dirfd = -1;
+    c->diag_fd = -1;
 }
 
 const char *

@@ -185,8 +185,12 @@ top_emit(struct sys_ctx *c, struct sys_sink *s, int64_t now)
 
     if (ncpu < 1)
         ncpu = 1;
-    if (c->nprocs > 1 && proc_cmp(&c->procs[0], &c->procs[1]) > 0)
-        qsort(c->procs, c->nprocs, sizeof(*c->procs), proc_cmp);
+    /* /proc lists pids in ascending order; a copied tree may not. */
+    for (i = 1; i < c->nprocs; i++)
+        if (c->procs[i - 1].pid > c->procs[i].pid) {
+            qsort(c->procs, c->nprocs, sizeof(*c->procs), proc_cmp);
+            break;
+        }
     /* Both walks are sorted by pid: match them in one merge pass. */
     for (i = 0; i < c->nprocs; i++) {
         struct sys_proc *pr = &c->procs[i];

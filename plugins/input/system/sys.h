@@ -34,23 +34,23 @@ struct sys_conf {
     int64_t        proc_top;            /* 0 = no top-N processes */
 };
 
-/* Option defaults, written as in YAML; shared with the unit tests so they
- * check the filters a user really gets. */
+/* Option defaults, comma-separated as the core takes STRLIST defaults;
+ * shared with the unit tests so they check the filters users get. */
 #define SYS_DEF_COLLECT \
-    "[cpu, memory, load, disk, filesystem, network, processes, host]"
-#define SYS_DEF_DISK_EXCLUDE "[loop*, ram*]"
+    "cpu, memory, load, disk, filesystem, network, processes, host"
+#define SYS_DEF_DISK_EXCLUDE "loop*, ram*"
 #define SYS_DEF_FS_EXCLUDE_MOUNTS \
-    "[/proc/*, /sys/*, /var/lib/docker/*, /var/lib/kubelet/*, " \
-    "/run/containerd/*, /run/docker/*, /run/netns/*]"
+    "/proc/*, /sys/*, /var/lib/docker/*, /var/lib/kubelet/*, " \
+    "/run/containerd/*, /run/docker/*, /run/netns/*"
 /* Pseudo and virtual filesystems, read-only images (always full), and
  * network filesystems: statvfs on a dead server blocks the loop. */
 #define SYS_DEF_FS_EXCLUDE_TYPES \
-    "[autofs, binfmt_misc, bpf, cgroup, cgroup2, configfs, debugfs, " \
+    "autofs, binfmt_misc, bpf, cgroup, cgroup2, configfs, debugfs, " \
     "devpts, devtmpfs, efivarfs, fusectl, hugetlbfs, mqueue, nsfs, " \
     "overlay, proc, pstore, rpc_pipefs, securityfs, selinuxfs, squashfs, " \
     "sysfs, tracefs, ramfs, iso9660, erofs, nfs, nfs4, cifs, smb3, 9p, " \
-    "ceph, glusterfs, fuse.*]"
-#define SYS_DEF_NET_EXCLUDE "[lo]"
+    "ceph, glusterfs, fuse.*"
+#define SYS_DEF_NET_EXCLUDE "lo"
 
 /* Aborts on OOM, as the core's allocator does. */
 void *sys_xrealloc(void *p, size_t n);
@@ -114,6 +114,7 @@ unsigned sys_group_parse(const char *name);
 typedef void (*sys_log_fn)(void *arg, int level, const char *msg);
 
 #define SYS_CPU_MODES 10        /* user .. guest_nice in /proc/stat */
+#define SYS_DIAG_BUF  32768     /* one netlink receive */
 
 struct sys_cpu_ticks {
     uint64_t t[SYS_CPU_MODES];
@@ -166,6 +167,12 @@ struct sys_ctx {
     struct sys_proc *procs, *procs_prev;
     size_t           nprocs, nprocs_prev, procs_cap, procs_prev_cap;
     int64_t          procs_time;    /* ns, monotonic, of the last walk  */
+    /* network: the sock_diag socket (-1 closed, -2 unavailable) */
+    int              diag_fd;
+    uint32_t         diag_seq;
+    int              diag_v2_only;  /* the one-request dump was refused */
+    char            *diag_buf;
+
     struct sys_user *users;
     size_t           nusers, users_cap;
     size_t          *top;           /* indexes, proc_top of them        */
