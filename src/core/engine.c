@@ -6,6 +6,7 @@
  * after its destroy; a generation is freed only when its output queues are
  * idle or its drain deadline passed.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -60,10 +61,13 @@ static const struct vg_option agent_options[] = {
 
 /* Options every output instance has, handled by the core. */
 struct output_core_conf {
-    int64_t retry_initial;
-    int64_t retry_max;
-    int64_t retry_max_attempts;
-    int64_t max_memory;
+    int64_t  retry_initial;
+    int64_t  retry_max;
+    int64_t  retry_max_attempts;
+    int64_t  max_memory;
+    char    *disk_path;
+    int64_t  disk_max_size;
+    int      disk_fsync;
 };
 
 static const struct vg_option retry_options[] = {
@@ -79,10 +83,26 @@ static const struct vg_option retry_options[] = {
     { 0 }
 };
 
+static const struct vg_option disk_options[] = {
+    { .name = "max_size", .type = VG_OPT_SIZE, .def = "0",
+      .offset = offsetof(struct output_core_conf, disk_max_size),
+      .help = "disk buffer size; 0 = no disk buffer" },
+    { .name = "path", .type = VG_OPT_STR,
+      .offset = offsetof(struct output_core_conf, disk_path),
+      .help = "directory in state_dir/buffer (default: pipeline.output)" },
+    { .name = "fsync", .type = VG_OPT_ENUM, .def = "interval",
+      .choices = "always|interval|never",
+      .offset = offsetof(struct output_core_conf, disk_fsync),
+      .help = "fsync after each batch, every second, or never" },
+    { 0 }
+};
+
 static const struct vg_option buffer_options[] = {
     { .name = "max_memory", .type = VG_OPT_SIZE, .def = "32MiB",
       .offset = offsetof(struct output_core_conf, max_memory),
       .help = "bytes queued in memory before the inputs are paused" },
+    { .name = "disk", .type = VG_OPT_OBJECT, .sub = disk_options,
+      .help = "disk buffer: batches survive restarts and long outages" },
     { 0 }
 };
 
@@ -639,9 +659,28 @@ instance_stop(struct vg_instance *in)
     quiesce(in);
 }
 
+/* One line per instance at the end, for whoever reads the log after an
+ * incident: what came in, what went out, what was lost and why. */
+static void
+log_totals(const struct vg_instance *in)
+{
+    char extra[512] = "";
+    const struct vg_counter *c;
+    size_t n = 0;
+
+    for (c = in->counters; c && n + 48 < sizeof(extra); c = c->next)
+        n += (size_t)snprintf(extra + n, sizeof(extra) - n, ", %s %lld",
+                              c->name, (long long)c->value);
+    vg_log_who(VG_LOG_INFO, in->name, "totals", "%llu events in, %llu out%s",
+               (unsigned long long)in->events_in,
+               (unsigned long long)in->events_out, extra);
+}
+
 static void
 instance_destroy(struct vg_instance *in)
 {
+    if (in->started)
+        log_totals(in);
     instance_stop(in);
     if (in->kind == VG_KIND_OUTPUT && in->oq)
         vg_oq_close(in->oq);
@@ -772,6 +811,31 @@ on_queue_space(struct vg_oq *q, void *arg)
     }
 }
 
+/* state_dir/buffer/NAME, NAME from the config or "pipeline.output-x-1". */
+static char *
+buffer_dir(struct vg_instance *in, const char *name)
+{
+    char auto_name[256];
+    const char *p;
+    size_t n = 0;
+
+    if (!name) {
+        for (p = in->pipe->name; *p && n + 2 < sizeof(auto_name); p++)
+            auto_name[n++] = isalnum((unsigned char)*p) ? *p : '_';
+        auto_name[n++] = '.';
+        for (p = in->name; *p && n + 1 < sizeof(auto_name); p++)
+            if (isalnum((unsigned char)*p) || *p == '_')
+                auto_name[n++] = *p;
+            else if (n && auto_name[n - 1] != '-')
+                auto_name[n++] = '-';
+        while (n && auto_name[n - 1] == '-')
+            n--;
+        auto_name[n] = '\0';
+        name = auto_name;
+    }
+    return vg_xasprintf("%s/buffer/%s", vg_instance_state_dir(in), name);
+}
+
 static int
 gen_start(struct vg_gen *g, struct vg_errors *err)
 {
@@ -791,7 +855,22 @@ gen_start(struct vg_gen *g, struct vg_errors *err)
                 .max_memory = occ->max_memory,
             };
 
-            in->oq = vg_oq_new(in, eng->loop, &qc);
+            char *dir = NULL;
+            int rc;
+
+            if (occ->disk_max_size > 0) {
+                dir = buffer_dir(in, occ->disk_path);
+                qc.disk_dir = dir;
+                qc.disk_max_size = occ->disk_max_size;
+                qc.disk_fsync = occ->disk_fsync;
+            }
+            rc = vg_oq_new(&in->oq, in, eng->loop, &qc);
+            free(dir);
+            if (rc < 0) {
+                vg_errors_addf(err, "%s: %s: cannot open its disk buffer: %s",
+                               in->where, in->name, vg_strerror(rc));
+                return -EINVAL;
+            }
             vg_oq_on_idle(in->oq, on_queue_idle, g);
             vg_oq_on_space(in->oq, on_queue_space, pl);
             in->started = 1;
@@ -859,7 +938,8 @@ gen_check_drained(struct vg_gen *g)
 
     for (i = 0; i < g->npipes; i++)
         for (j = 0; j < g->pipes[i]->noutputs; j++)
-            if (!vg_oq_idle(g->pipes[i]->outputs[j]->oq))
+            if (g->pipes[i]->outputs[j]->oq &&
+                !vg_oq_idle(g->pipes[i]->outputs[j]->oq))
                 return;
     /* Called from inside a queue: finish from the loop, not the stack. */
     ev_timer_stop(g->eng->loop, &g->deadline);
@@ -877,7 +957,8 @@ on_drain_deadline(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     for (i = 0; i < g->npipes; i++)
         for (j = 0; j < g->pipes[i]->noutputs; j++)
-            left += vg_oq_batches(g->pipes[i]->outputs[j]->oq);
+            if (g->pipes[i]->outputs[j]->oq)
+                left += vg_oq_volatile_batches(g->pipes[i]->outputs[j]->oq);
     if (left) {
         vg_core_log(VG_LOG_ERROR, "shutdown timeout: %zu batches were not "
                     "delivered", left);
@@ -920,6 +1001,7 @@ static void
 dispatch(struct vg_pipeline *pl, size_t stage, struct vg_batch *b)
 {
     size_t i, n = vg_batch_count_raw(b);
+    struct vg_ack *ack;
     int full = 0;
 
     if (!n) {
@@ -935,6 +1017,10 @@ dispatch(struct vg_pipeline *pl, size_t stage, struct vg_batch *b)
         return;
     }
     vg_batch_seal(b);
+    /* Past the filters each output's queue entry holds the tracker, so an
+     * output's disk buffer can settle its part before delivery. */
+    ack = b->ack;
+    b->ack = NULL;
     for (i = 0; i < pl->noutputs; i++) {
         struct vg_instance *out = pl->outputs[i];
 
@@ -946,15 +1032,16 @@ dispatch(struct vg_pipeline *pl, size_t stage, struct vg_batch *b)
             vg_log_who(VG_LOG_WARN, out->name, "queue-full", "queue full "
                        "(%zu bytes): dropped %zu events", vg_oq_bytes(out->oq),
                        n);
-            vg_ack_lost(b->ack);
+            vg_ack_lost(ack);
             continue;
         }
         vg_batch_ref_raw(b);
-        vg_oq_push(out->oq, b);
+        vg_oq_push(out->oq, b, ack);
         if (vg_oq_full(out->oq))
             full = 1;
     }
     vg_batch_unref_raw(b);
+    vg_ack_unref(ack);
     if (full)
         pipeline_pause(pl);
 }

@@ -3,6 +3,7 @@
  * from the loop; `kicking` makes both paths start the next flush from one
  * place, so a synchronous output cannot recurse once per batch.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +13,19 @@
 #include "ack.h"
 #include "batch.h"
 #include "dead_letter.h"
+#include "disk_buffer.h"
 #include "instance.h"
 #include "log.h"
 #include "output_queue.h"
 #include "util.h"
 
 struct qnode {
-    struct vg_batch *b;
-    unsigned         attempts;          /* flushes that asked to retry */
-    int64_t          queued;            /* mono ns */
+    struct vg_batch *b;                 /* NULL: only in the disk buffer  */
+    struct vg_ack   *ack;               /* until durable for this output  */
+    struct vg_dpos   pos;               /* on_disk: where                 */
+    int              on_disk;
+    unsigned         attempts;          /* flushes that asked to retry    */
+    int64_t          queued;            /* mono ns                        */
     struct qnode    *next;
 };
 
@@ -37,11 +42,12 @@ struct vg_oq {
     struct qnode       *head;
     struct qnode       *tail;
     size_t              nbatches;
-    size_t              bytes;
+    size_t              volatile_nodes; /* not in the disk buffer         */
+    size_t              bytes;          /* batches held in memory         */
     struct vg_flush    *inflight;
     int                 kicking;
     int                 closed;         /* output destroyed: no new flush */
-    int                 waiting;        /* retry timer armed */
+    int                 waiting;        /* retry timer armed              */
     ev_timer            retry;
     int64_t             deadline;
     vg_oq_idle_fn       idle_fn;
@@ -50,6 +56,9 @@ struct vg_oq {
     void               *space_arg;
     int                 was_full;
     uint64_t            rng;
+    struct vg_dbuf     *dbuf;
+    int                 disk_ok;        /* the last append succeeded      */
+    ev_timer            sync;           /* fsync interval, cursor save    */
 };
 
 static void kick(struct vg_oq *q);
@@ -65,44 +74,116 @@ on_retry(struct ev_loop *loop, ev_timer *w, int revents)
     kick(q);
 }
 
-struct vg_oq *
-vg_oq_new(struct vg_instance *out, struct ev_loop *loop,
+static void
+on_sync(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct vg_oq *q = w->data;
+
+    (void)loop;
+    (void)revents;
+    vg_dbuf_sync(q->dbuf);
+}
+
+static void
+link_node(struct vg_oq *q, struct qnode *n)
+{
+    if (q->tail)
+        q->tail->next = n;
+    else
+        q->head = n;
+    q->tail = n;
+    q->nbatches++;
+    if (!n->on_disk)
+        q->volatile_nodes++;
+    if (n->b)
+        q->bytes += vg_batch_bytes_raw(n->b);
+}
+
+/* A record found in the disk buffer at start: queued as disk-only. */
+static void
+on_replay(void *arg, const struct vg_dpos *pos, size_t bytes)
+{
+    struct vg_oq *q = arg;
+    struct qnode *n = vg_xcalloc(1, sizeof(*n));
+
+    (void)bytes;
+    n->pos = *pos;
+    n->on_disk = 1;
+    n->queued = vg_mono_ns();
+    link_node(q, n);
+}
+
+int
+vg_oq_new(struct vg_oq **out, struct vg_instance *inst, struct ev_loop *loop,
           const struct vg_oq_conf *conf)
 {
     struct vg_oq *q = vg_xcalloc(1, sizeof(*q));
+    int rc;
 
-    q->out = out;
+    q->out = inst;
     q->loop = loop;
     q->conf = *conf;
     q->rng = (uint64_t)vg_mono_ns() ^ (uint64_t)(uintptr_t)q;
     ev_init(&q->retry, on_retry);
     q->retry.data = q;
-    return q;
+    ev_init(&q->sync, on_sync);
+    q->sync.data = q;
+    if (conf->disk_dir) {
+        rc = vg_dbuf_open(&q->dbuf, conf->disk_dir, conf->disk_max_size,
+                          conf->disk_fsync, inst->name, on_replay, q);
+        if (rc < 0) {
+            vg_log_who(VG_LOG_ERROR, inst->name, "oq-dbuf-open", "cannot "
+                       "open the disk buffer '%s': %s%s", conf->disk_dir,
+                       vg_strerror(rc), rc == -EBUSY ? " (another agent "
+                       "uses it)" : "");
+            vg_oq_free(q);
+            return rc;
+        }
+        q->disk_ok = 1;
+        if (q->nbatches)
+            vg_log_who(VG_LOG_INFO, inst->name, "oq-dbuf-replay", "%zu "
+                       "batches in the disk buffer from an earlier run will "
+                       "be sent", q->nbatches);
+        ev_timer_set(&q->sync, 1., 1.);
+        ev_timer_start(loop, &q->sync);
+    }
+    *out = q;
+    return 0;
 }
 
 static void
 node_free(struct vg_oq *q, struct qnode *n)
 {
     q->nbatches--;
-    q->bytes -= vg_batch_bytes_raw(n->b);
-    vg_batch_unref_raw(n->b);
+    if (!n->on_disk)
+        q->volatile_nodes--;
+    if (n->b) {
+        q->bytes -= vg_batch_bytes_raw(n->b);
+        vg_batch_unref_raw(n->b);
+    }
+    vg_ack_unref(n->ack);
     free(n);
 }
 
 void
 vg_oq_free(struct vg_oq *q)
 {
-    size_t lost = 0;
+    size_t lost = 0, kept = 0;
 
     if (!q)
         return;
     ev_timer_stop(q->loop, &q->retry);
+    ev_timer_stop(q->loop, &q->sync);
     while (q->head) {
         struct qnode *n = q->head;
 
         q->head = n->next;
-        lost += vg_batch_count_raw(n->b);
-        vg_ack_lost(n->b->ack);
+        if (n->on_disk) {
+            kept++;             /* sent at the next start */
+        } else {
+            lost += vg_batch_count_raw(n->b);
+            vg_ack_lost(n->ack);
+        }
         if (q->inflight && q->inflight->node == n) {
             /* The output was destroyed before it answered. */
             free(q->inflight);
@@ -115,23 +196,48 @@ vg_oq_free(struct vg_oq *q)
                    "%zu events were still queued and are dropped", lost);
         vg_instance_count(q->out, "dropped_shutdown", (int64_t)lost);
     }
+    if (kept)
+        vg_log_who(VG_LOG_INFO, q->out->name, "oq-kept", "%zu batches stay "
+                   "in the disk buffer for the next start", kept);
+    vg_dbuf_close(q->dbuf);
     free(q);
 }
 
+/* Disk first when there is one: durable for this output as soon as it is
+ * written, and memory keeps a copy only while there is room. */
 void
-vg_oq_push(struct vg_oq *q, struct vg_batch *b)
+vg_oq_push(struct vg_oq *q, struct vg_batch *b, struct vg_ack *ack)
 {
     struct qnode *n = vg_xcalloc(1, sizeof(*n));
+    size_t bytes = vg_batch_bytes_raw(b);
+    int rc;
 
     n->b = b;
+    n->ack = ack;
+    vg_ack_ref(ack);
     n->queued = vg_mono_ns();
-    if (q->tail)
-        q->tail->next = n;
-    else
-        q->head = n;
-    q->tail = n;
-    q->nbatches++;
-    q->bytes += vg_batch_bytes_raw(b);
+    if (q->dbuf) {
+        rc = vg_dbuf_append(q->dbuf, b, &n->pos);
+        if (rc == 0) {
+            n->on_disk = 1;
+            vg_ack_unref(n->ack);
+            n->ack = NULL;
+            if (q->conf.max_memory > 0 &&
+                q->bytes + bytes > (size_t)q->conf.max_memory) {
+                vg_batch_unref_raw(b);
+                n->b = NULL;
+            }
+        } else if (q->disk_ok) {
+            vg_log_who(rc == -ENOSPC ? VG_LOG_WARN : VG_LOG_ERROR,
+                       q->out->name, "oq-dbuf-full", "disk buffer %s: "
+                       "queueing in memory", rc == -ENOSPC
+                       ? "full (max_size, or the disk)" : vg_strerror(rc));
+        }
+        q->disk_ok = rc == 0;
+        vg_instance_count(q->out, rc == 0 ? "disk_buffered"
+                                          : "disk_buffer_failed", 1);
+    }
+    link_node(q, n);
     if (vg_oq_full(q))
         q->was_full = 1;
     kick(q);
@@ -175,9 +281,21 @@ vg_oq_batches(const struct vg_oq *q)
 }
 
 size_t
+vg_oq_volatile_batches(const struct vg_oq *q)
+{
+    return q->volatile_nodes;
+}
+
+size_t
 vg_oq_bytes(const struct vg_oq *q)
 {
     return q->bytes;
+}
+
+uint64_t
+vg_oq_disk_bytes(const struct vg_oq *q)
+{
+    return q->dbuf ? vg_dbuf_bytes(q->dbuf) : 0;
 }
 
 int64_t
@@ -189,6 +307,8 @@ vg_oq_oldest_age(const struct vg_oq *q)
 int
 vg_oq_full(const struct vg_oq *q)
 {
+    if (q->dbuf && q->disk_ok)
+        return 0;
     return q->conf.max_memory > 0 &&
            q->bytes >= (size_t)q->conf.max_memory;
 }
@@ -225,6 +345,37 @@ backoff(struct vg_oq *q, unsigned attempts)
     return (int64_t)(next_random(q) % (uint64_t)cap);
 }
 
+static void pop_head(struct vg_oq *q);
+static void schedule_retry(struct vg_oq *q, struct qnode *n, int64_t delay,
+                           const char *reason);
+
+/* Brings a disk-only batch back; a corrupt record is reported and skipped
+ * (that batch is lost, the rest is not). */
+static int
+load_from_disk(struct vg_oq *q, struct qnode *n)
+{
+    int rc = vg_dbuf_read(q->dbuf, &n->pos, &n->b);
+
+    if (rc == 0) {
+        q->bytes += vg_batch_bytes_raw(n->b);
+        return 0;
+    }
+    n->b = NULL;
+    if (rc == -EBADMSG) {
+        vg_log_who(VG_LOG_ERROR, q->out->name, "oq-dbuf-corrupt", "corrupt "
+                   "batch in the disk buffer (segment %llu, offset %llu): "
+                   "skipped", (unsigned long long)n->pos.seg,
+                   (unsigned long long)n->pos.off);
+        vg_instance_count(q->out, "dropped_corrupt", 1);
+        pop_head(q);
+        return rc;
+    }
+    n->attempts++;
+    schedule_retry(q, n, backoff(q, n->attempts),
+                   "cannot read the disk buffer");
+    return rc;
+}
+
 static void
 kick(struct vg_oq *q)
 {
@@ -232,8 +383,11 @@ kick(struct vg_oq *q)
         return;
     q->kicking = 1;
     while (q->head && !q->inflight && !q->waiting) {
-        struct vg_flush *fl = vg_xcalloc(1, sizeof(*fl));
+        struct vg_flush *fl;
 
+        if (!q->head->b && load_from_disk(q, q->head) < 0)
+            continue;           /* skipped, or a retry was scheduled */
+        fl = vg_xcalloc(1, sizeof(*fl));
         fl->q = q;
         fl->node = q->head;
         fl->started = vg_mono_ns();
@@ -255,11 +409,15 @@ pop_head(struct vg_oq *q)
     q->head = n->next;
     if (!q->head)
         q->tail = NULL;
+    if (n->on_disk) {
+        vg_dbuf_delivered(q->dbuf, &n->pos);
+        q->disk_ok = 1;         /* room again, perhaps: the next push tells */
+    }
     node_free(q, n);
     if (vg_oq_full(q))
         q->was_full = 1;
     else if (q->was_full &&
-             q->bytes <= (size_t)q->conf.max_memory / 2) {
+             (q->dbuf || q->bytes <= (size_t)q->conf.max_memory / 2)) {
         q->was_full = 0;
         if (q->space_fn)
             q->space_fn(q, q->space_arg);
@@ -286,7 +444,7 @@ dead_letter(struct vg_oq *q, struct qnode *n, const char *reason)
                    vg_strerror(rc), reason);
         vg_instance_count(out, "dropped_dead_letter_failed",
                           (int64_t)events);
-        vg_ack_lost(n->b->ack);
+        vg_ack_lost(n->ack);
         return;
     }
     vg_log_who(VG_LOG_ERROR, out->name, "oq-permanent",

@@ -19,24 +19,30 @@ struct vg_flush;
 struct vg_oq;
 
 struct vg_oq_conf {
-    int64_t retry_initial;              /* ns */
-    int64_t retry_max;                  /* ns */
-    int64_t max_attempts;               /* 0 = retry forever */
-    int64_t max_memory;                 /* bytes queued before "full" */
+    int64_t     retry_initial;          /* ns */
+    int64_t     retry_max;              /* ns */
+    int64_t     max_attempts;           /* 0 = retry forever */
+    int64_t     max_memory;             /* bytes queued before "full" */
+    const char *disk_dir;               /* disk buffer, or NULL */
+    int64_t     disk_max_size;          /* bytes */
+    int         disk_fsync;             /* enum vg_dbuf_fsync */
 };
 
 typedef void (*vg_oq_idle_fn)(struct vg_oq *q, void *arg);
 
-struct vg_oq *vg_oq_new(struct vg_instance *out, struct ev_loop *loop,
-                        const struct vg_oq_conf *conf);
+/* 0, or a negative errno when the disk buffer cannot be opened (logged). */
+int  vg_oq_new(struct vg_oq **q, struct vg_instance *out,
+               struct ev_loop *loop, const struct vg_oq_conf *conf);
 /* Drops what is still queued (counted and logged); call it after the
  * output's destroy, which abandons a flush still in flight. */
 void vg_oq_free(struct vg_oq *q);
 /* The output is being destroyed: a flush it completes from now on starts
  * no other. */
 void vg_oq_close(struct vg_oq *q);
-/* Queues b; takes the caller's reference. */
-void vg_oq_push(struct vg_oq *q, struct vg_batch *b);
+/* Queues b; takes the caller's reference to b and takes its own
+ * reference to the delivery tracker (NULL: untracked). */
+struct vg_ack;
+void vg_oq_push(struct vg_oq *q, struct vg_batch *b, struct vg_ack *ack);
 /* 1 when nothing is queued or in flight. */
 int  vg_oq_idle(const struct vg_oq *q);
 /* Called each time the queue becomes idle. */
@@ -45,7 +51,9 @@ void vg_oq_on_idle(struct vg_oq *q, vg_oq_idle_fn fn, void *arg);
 void vg_oq_set_deadline(struct vg_oq *q, int64_t deadline);
 
 size_t vg_oq_batches(const struct vg_oq *q);
-size_t vg_oq_bytes(const struct vg_oq *q);
+size_t vg_oq_volatile_batches(const struct vg_oq *q);  /* not on disk */
+size_t vg_oq_bytes(const struct vg_oq *q);              /* in memory  */
+uint64_t vg_oq_disk_bytes(const struct vg_oq *q);
 /* Age of the oldest undelivered batch (ns), 0 when empty. */
 int64_t vg_oq_oldest_age(const struct vg_oq *q);
 

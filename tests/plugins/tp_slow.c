@@ -17,6 +17,7 @@ struct slow_conf {
     int64_t  fail_first;
     int      fail_outcome;              /* 0 retry, 1 permanent */
     int64_t  retry_after;               /* > 0: ask for this delay */
+    char    *down_file;                 /* while it exists: retry */
 };
 
 struct slow {
@@ -46,6 +47,9 @@ static const struct vg_option slow_options[] = {
     { .name = "retry_after", .type = VG_OPT_DURATION, .def = "0",
       .offset = offsetof(struct slow_conf, retry_after),
       .help = "a failing flush asks to be retried after this long" },
+    { .name = "down_file", .type = VG_OPT_STR,
+      .offset = offsetof(struct slow_conf, down_file),
+      .help = "while this file exists, every flush fails (retry)" },
     { 0 }
 };
 
@@ -59,6 +63,11 @@ on_delay(struct vg_instance *in, void *arg)
     size_t off = 0;
 
     s->fl = NULL;
+    if (s->conf->down_file && access(s->conf->down_file, F_OK) == 0) {
+        vg_batch_unref(in, s->batch);
+        vg_flush_done(in, fl, VG_RETRY, "tp_slow: down");
+        return;
+    }
     if (s->failures < s->conf->fail_first) {
         s->failures++;
         vg_batch_unref(in, s->batch);
