@@ -17,7 +17,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config \
 libev-dev libltdl-dev libyaml-dev libssl-dev libpq-dev libcurl4-openssl-dev \
 libpcre2-dev zlib1g-dev"
-TEST_DEPS="libcmocka-dev python3 bsdutils procps"
+TEST_DEPS="libcmocka-dev python3 bsdutils procps openssl postgresql"
 
 install_deps() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

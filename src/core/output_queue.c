@@ -215,6 +215,8 @@ vg_oq_push(struct vg_oq *q, struct vg_batch *b, struct vg_ack *ack)
     n->b = b;
     n->ack = ack;
     vg_ack_ref(ack);
+    q->out->batches_in++;
+    q->out->events_in += vg_batch_count_raw(b);
     n->queued = vg_mono_ns();
     if (q->dbuf) {
         rc = vg_dbuf_append(q->dbuf, b, &n->pos);
@@ -392,8 +394,6 @@ kick(struct vg_oq *q)
         fl->node = q->head;
         fl->started = vg_mono_ns();
         q->inflight = fl;
-        q->out->batches_in++;
-        q->out->events_in += vg_batch_count_raw(fl->node->b);
         q->out->plugin->flush(q->out, fl->node->b, fl);
     }
     q->kicking = 0;

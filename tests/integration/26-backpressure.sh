@@ -39,7 +39,7 @@ assert len(vals) > 1000, len(vals)
 assert vals == list(range(1, len(vals) + 1)), "gap or duplicate"
 PY
 # An unbounded generator would have queued millions of events by now.
-limit=$((80 * 1024))
+limit=$(rss_limit $((80 * 1024)))
 [ "$peak" -lt "$limit" ] || fail "peak RSS ${peak} KiB, want < $limit KiB"
 ok "paused and resumed, $(lines "$T/slow.jsonl") events in order, peak RSS ${peak} KiB"
 

@@ -66,6 +66,16 @@ wait_exit() {
     return 0
 }
 
+# rss_limit KIB: the limit to check peak RSS against; sanitizers multiply
+# memory use, so their builds only check against a generous bound.
+rss_limit() {
+    if [ "${VIGIL_SANITIZERS:-no}" = yes ]; then
+        echo $(($1 * 8))
+    else
+        echo "$1"
+    fi
+}
+
 lines() {
     if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
 }

@@ -141,6 +141,28 @@ find_by_name_and_scan(void **state)
     vg_registry_release(&r);
 }
 
+/* Every plugin the build made loads through the real loader, and its
+ * option schema passes the core's checks. */
+static void
+every_built_plugin_loads(void **state)
+{
+    struct vg_registry r;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(vg_registry_init(&r, PLUGIN_DIR), 0);
+    vg_registry_load_all(&r);
+    for (i = 0; i < r.nrefused; i++)
+        print_error("refused: %s\n", r.refused[i].why);
+    assert_int_equal(r.nrefused, 0);
+    assert_true(r.nmods >= 5);
+    for (i = 0; i < r.nmods; i++) {
+        assert_non_null(r.mods[i]->desc.summary);
+        assert_true(strlen(r.mods[i]->desc.summary) > 0);
+    }
+    vg_registry_release(&r);
+}
+
 int
 main(void)
 {
@@ -152,6 +174,7 @@ main(void)
         cmocka_unit_test(missing_file_refused),
         cmocka_unit_test(duplicate_plugin_refused),
         cmocka_unit_test(find_by_name_and_scan),
+        cmocka_unit_test(every_built_plugin_loads),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
