@@ -49,7 +49,6 @@ vg_dead_letter_write(const char *state_dir, const char *pipeline,
     struct vg_iter it = VG_ITER_INIT;
     struct vg_event ev;
     struct vg_buf out;
-    size_t off = 0;
     int fd, rc = 0;
 
     sanitize(pipeline, pipe_s, sizeof(pipe_s));
@@ -82,17 +81,7 @@ vg_dead_letter_write(const char *state_dir, const char *pipeline,
         rc = -errno;
         goto out;
     }
-    while (off < out.len) {
-        ssize_t n = write(fd, out.data + off, out.len - off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            break;
-        }
-        off += (size_t)n;
-    }
+    rc = vg_write_all(fd, out.data, out.len, NULL);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     close(fd);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -49,30 +50,6 @@ static char *
 seg_path(const struct vg_dbuf *d, uint64_t seg)
 {
     return vg_xasprintf("%s/seg-%016" PRIx64 ".vgb", d->dir, seg);
-}
-
-static int
-mkdir_p(const char *path)
-{
-    char *copy = vg_xstrdup(path), *p;
-    int rc = 0;
-
-    for (p = copy + 1; ; p++) {
-        if (*p == '/' || !*p) {
-            char c = *p;
-
-            *p = '\0';
-            if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
-                rc = -errno;
-                break;
-            }
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
-    free(copy);
-    return rc;
 }
 
 static void
@@ -246,6 +223,32 @@ out:
     free(path);
 }
 
+/* writev until every part is out, through short writes and EINTR. */
+static int
+write_record(int fd, struct iovec *iov, int n, size_t *written)
+{
+    *written = 0;
+    while (n > 0) {
+        ssize_t w = writev(fd, iov, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        *written += (size_t)w;
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
 static int
 open_write_segment(struct vg_dbuf *d, uint64_t seg)
 {
@@ -279,7 +282,7 @@ vg_dbuf_open(struct vg_dbuf **out, const char *dir, int64_t max_size,
     d->max_size = max_size;
     d->policy = policy;
     d->wfd = d->rfd = d->lock_fd = -1;
-    if ((rc = mkdir_p(dir)) < 0)
+    if ((rc = vg_mkdir_p(dir, 0700)) < 0)
         goto fail;
     lock = vg_xasprintf("%s/lock", dir);
     d->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -356,10 +359,11 @@ vg_dbuf_append(struct vg_dbuf *d, const struct vg_batch *b,
     uint32_t hdr[2] = { REC_MAGIC, (uint32_t)b->len };
     size_t padded = (b->len + 7u) & ~(size_t)7u;
     uint64_t rec = REC_HDR + padded;
-    struct iovec_like { const void *p; size_t n; } parts[3] = {
-        { hdr, sizeof(hdr) }, { b->buf, b->len }, { pad, padded - b->len },
+    struct iovec iov[3] = {
+        { hdr, sizeof(hdr) }, { b->buf, b->len },
+        { (void *)pad, padded - b->len },
     };
-    size_t i, written = 0;
+    size_t written = 0;
     int rc = 0;
 
     if (b->len > MAX_REC)
@@ -368,24 +372,7 @@ vg_dbuf_append(struct vg_dbuf *d, const struct vg_batch *b,
         return -ENOSPC;
     if (d->wsize >= SEG_TARGET && (rc = open_write_segment(d, d->wseg + 1)) < 0)
         return rc;
-    for (i = 0; i < 3 && rc == 0; i++) {
-        const char *p = parts[i].p;
-        size_t left = parts[i].n;
-
-        while (left) {
-            ssize_t n = write(d->wfd, p, left);
-
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0) {
-                rc = -errno;
-                break;
-            }
-            p += n;
-            left -= (size_t)n;
-            written += (size_t)n;
-        }
-    }
+    rc = write_record(d->wfd, iov, 3, &written);
     if (rc == 0 && d->policy == VG_DBUF_FSYNC_ALWAYS && fdatasync(d->wfd) < 0)
         rc = -errno;
     if (rc < 0) {

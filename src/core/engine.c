@@ -1114,30 +1114,6 @@ vg_instance_hostname(const struct vg_instance *in)
     return in->pipe->gen->eng->hostname;
 }
 
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-    char *copy = vg_xstrdup(path), *p;
-    int rc = 0;
-
-    for (p = copy + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-
-            *p = '\0';
-            if (mkdir(copy, mode) < 0 && errno != EEXIST) {
-                rc = -errno;
-                break;
-            }
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
-    free(copy);
-    return rc;
-}
-
 const char *
 vg_instance_state_dir(const struct vg_instance *in)
 {
@@ -1146,7 +1122,7 @@ vg_instance_state_dir(const struct vg_instance *in)
 
     if (!eng->state_dir_made) {
         eng->state_dir_made = 1;
-        if ((rc = mkdir_p(eng->state_dir, 0700)) < 0)
+        if ((rc = vg_mkdir_p(eng->state_dir, 0700)) < 0)
             vg_core_log(VG_LOG_ERROR, "cannot create state_dir '%s': %s",
                         eng->state_dir, vg_strerror(rc));
     }

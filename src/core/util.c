@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -371,21 +372,51 @@ vg_edit_distance(const char *a, const char *b)
     return result;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
+int
+vg_write_all(int fd, const void *data, size_t len, size_t *written)
 {
-    while (len) {
-        ssize_t n = write(fd, p, len);
+    const char *p = data;
+    size_t done = 0;
+    int rc = 0;
+
+    while (done < len) {
+        ssize_t n = write(fd, p + done, len - done);
 
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return -errno;
+            rc = -errno;
+            break;
         }
-        p += n;
-        len -= (size_t)n;
+        done += (size_t)n;
     }
-    return 0;
+    if (written)
+        *written = done;
+    return rc;
+}
+
+int
+vg_mkdir_p(const char *path, unsigned mode)
+{
+    char *copy = vg_xstrdup(path), *p;
+    int rc = 0;
+
+    for (p = copy + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+
+            *p = '\0';
+            if (mkdir(copy, (mode_t)mode) < 0 && errno != EEXIST) {
+                rc = -errno;
+                break;
+            }
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    free(copy);
+    return rc;
 }
 
 int
@@ -405,7 +436,7 @@ vg_write_file_atomic(const char *path, const void *data, size_t len)
         rc = -errno;
         goto out;
     }
-    if ((rc = write_all(fd, data, len)) == 0 && fsync(fd) < 0)
+    if ((rc = vg_write_all(fd, data, len, NULL)) == 0 && fsync(fd) < 0)
         rc = -errno;
     if (close(fd) < 0 && rc == 0)
         rc = -errno;

@@ -78,6 +78,12 @@ int vg_parse_size(const char *s, int64_t *bytes);
 /* Levenshtein distance, for did-you-mean hints. */
 size_t vg_edit_distance(const char *a, const char *b);
 
+/* mkdir -p with mode for the directories it creates.  0 or -errno. */
+int vg_mkdir_p(const char *path, unsigned mode);
+/* write(2) until done, through EINTR.  0 or -errno (*written, when not
+ * NULL, says how much went out either way). */
+int vg_write_all(int fd, const void *data, size_t len, size_t *written);
+
 /* Write a whole file atomically: temp, fsync, rename, fsync dir. */
 int vg_write_file_atomic(const char *path, const void *data, size_t len);
 

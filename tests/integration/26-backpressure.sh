@@ -20,12 +20,8 @@ pipelines:
         buffer: { max_memory: 256KiB }
 YAML
 start_vigil pause -c "$T/pause.yaml"
-peak=0
-for i in $(seq 1 30); do
-    sleep 0.1
-    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$VPID/status" 2>/dev/null)
-    [ -n "$rss" ] && [ "$rss" -gt "$peak" ] && peak=$rss
-done
+sample_peak_rss "$VPID" 3
+peak=$PEAK
 kill -TERM "$VPID"
 wait_exit "$VPID" 30 || fail "no exit after SIGTERM"
 [ "$RC" -eq 0 ] || fail "exit code $RC"

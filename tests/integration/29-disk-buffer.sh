@@ -34,12 +34,8 @@ YAML
 touch "$T/down"
 config outage.jsonl 300000 outage 30s
 start_vigil outage -c "$T/vigil.yaml"
-peak=0
-for i in $(seq 1 25); do
-    sleep 0.1
-    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$VPID/status" 2>/dev/null)
-    [ -n "$rss" ] && [ "$rss" -gt "$peak" ] && peak=$rss
-done
+sample_peak_rss "$VPID" 3
+peak=$PEAK
 disk=$(du -sk "$T/state/buffer" | cut -f1)
 [ "$disk" -gt 1024 ] || fail "disk buffer holds only ${disk} KiB"
 rm -f "$T/down"

@@ -76,6 +76,19 @@ rss_limit() {
     fi
 }
 
+# sample_peak_rss PID SECONDS: samples VmRSS every 0.1 s; the most seen,
+# in KiB, in PEAK.
+sample_peak_rss() {
+    local pid=$1 n=$(($2 * 10)) i=0 rss
+    PEAK=0
+    while [ "$i" -lt "$n" ]; do
+        sleep 0.1
+        rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+        [ -n "$rss" ] && [ "$rss" -gt "$PEAK" ] && PEAK=$rss
+        i=$((i + 1))
+    done
+}
+
 lines() {
     if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
 }
