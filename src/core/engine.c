@@ -977,21 +977,23 @@ gen_drain(struct vg_gen *g)
     if (g->draining)
         return;
     g->draining = 1;
+    /* Armed first: a filter's stop may emit, an output may finish at once
+     * and the queue's idle callback then re-arms this very timer. */
+    ev_timer_init(&g->deadline, on_drain_deadline,
+                  (double)g->agent.shutdown_timeout / 1e9, 0.);
+    g->deadline.data = g;
+    ev_timer_start(g->eng->loop, &g->deadline);
+    deadline = vg_mono_ns() + g->agent.shutdown_timeout;
+    for (i = 0; i < g->npipes; i++)
+        for (j = 0; j < g->pipes[i]->noutputs; j++)
+            if (g->pipes[i]->outputs[j]->oq)
+                vg_oq_set_deadline(g->pipes[i]->outputs[j]->oq, deadline);
     for (i = 0; i < g->npipes; i++)
         for (j = 0; j < g->pipes[i]->ninputs; j++)
             instance_stop(g->pipes[i]->inputs[j]);
     for (i = 0; i < g->npipes; i++)
         for (j = 0; j < g->pipes[i]->nfilters; j++)
             instance_stop(g->pipes[i]->filters[j]);
-    deadline = vg_mono_ns() + g->agent.shutdown_timeout;
-    for (i = 0; i < g->npipes; i++)
-        for (j = 0; j < g->pipes[i]->noutputs; j++)
-            if (g->pipes[i]->outputs[j]->oq)
-                vg_oq_set_deadline(g->pipes[i]->outputs[j]->oq, deadline);
-    ev_timer_init(&g->deadline, on_drain_deadline,
-                  (double)g->agent.shutdown_timeout / 1e9, 0.);
-    g->deadline.data = g;
-    ev_timer_start(g->eng->loop, &g->deadline);
     gen_check_drained(g);
 }
 
