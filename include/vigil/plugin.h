@@ -419,6 +419,11 @@ struct vg_api {
      * Retry-After), instead of the output's backoff. */
     void (*flush_retry_after)(struct vg_flush *fl, int64_t after,
                               const char *reason);
+
+    /* Appends the agent's self metrics (what /metrics shows: per instance
+     * events, drops, queues, retries; process CPU, memory, fds) to b as
+     * metric events.  0 or a negative errno. */
+    int (*self_metrics)(struct vg_instance *in, struct vg_batch *b);
 };
 
 /*
@@ -544,6 +549,9 @@ static inline void vg_flush_retry_after(struct vg_instance *in,
                                         struct vg_flush *fl, int64_t after,
                                         const char *reason)
 { VG_API(in)->flush_retry_after(fl, after, reason); }
+
+static inline int vg_self_metrics(struct vg_instance *in, struct vg_batch *b)
+{ return VG_API(in)->self_metrics(in, b); }
 
 #define VG_SECOND      INT64_C(1000000000)
 #define VG_MILLISECOND INT64_C(1000000)

@@ -4,6 +4,7 @@
  * watchers are libev watchers owned by the instance, so the core can stop
  * and free whatever a plugin leaves behind.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ack.h"
@@ -21,10 +22,27 @@ api_log_enabled(const struct vg_instance *in, int level)
     return vg_log_on(level);
 }
 
+/* Warnings and errors are also kept as the instance's last error, for
+ * the status API. */
 static void
 api_logv(struct vg_instance *in, int level, const char *fmt, va_list ap)
 {
+    va_list copy;
+
+    if (level <= VG_LOG_WARN) {
+        va_copy(copy, ap);
+        vsnprintf(in->last_error, sizeof(in->last_error), fmt, copy);
+        va_end(copy);
+        in->last_error_at = vg_wall_ns();
+    }
     vg_log_whov(level, in->name, fmt, fmt, ap);
+}
+
+static int
+api_self_metrics(struct vg_instance *in, struct vg_batch *b)
+{
+    vg_engine_self_metrics(in, b);
+    return 0;
 }
 
 static void
@@ -309,4 +327,5 @@ const struct vg_api vg_core_api = {
     .series_hash = vg_series_hash_raw,
     .emit_tracked = api_emit_tracked,
     .flush_retry_after = api_flush_retry_after,
+    .self_metrics = api_self_metrics,
 };

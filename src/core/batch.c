@@ -768,6 +768,7 @@ vg_batch_add_raw(struct vg_batch *b, const struct vg_event *ev)
 
     b->len += size;
     b->live++;
+    b->alerts += ev->kind == VG_EV_ALERT;
     h->count++;
     h->payload_len = b->len - HDR_SIZE;
     rc = 0;
@@ -1107,6 +1108,7 @@ vg_batch_decode(const void *data, size_t len, struct vg_batch **out)
             goto fail;
         n++;
         live += !(r->flags & REC_DROPPED);
+        b->alerts += r->kind == VG_EV_ALERT;
     }
     if (n != h.count)
         goto fail;

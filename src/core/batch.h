@@ -39,6 +39,7 @@ struct vg_ack;                  /* delivery tracking, owned by engine */
 struct vg_batch {
     int              refs;
     uint32_t         live;      /* records not dropped                */
+    uint32_t         alerts;    /* alert records (dropped ones too)   */
     char            *buf;       /* header + payload                   */
     size_t           len;       /* bytes used in buf                  */
     size_t           cap;

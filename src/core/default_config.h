@@ -10,6 +10,7 @@ static const char vg_default_config[] =
     "# vigil's embedded default: host metrics to stdout.\n"
     "agent:\n"
     "  log_level: info\n"
+    "  http: { listen: 127.0.0.1:2020 }\n"
     "pipelines:\n"
     "  host:\n"
     "    inputs:\n"

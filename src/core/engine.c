@@ -18,6 +18,9 @@
 #include "ack.h"
 #include "batch.h"
 #include "default_config.h"
+#include "firing.h"
+#include "http_server.h"
+#include "status.h"
 #include "engine.h"
 #include "instance.h"
 #include "loader.h"
@@ -33,6 +36,26 @@ struct agent_conf {
     char    *plugin_path;
     char    *hostname;
     int      log_target;                /* 0 stderr, 1 syslog          */
+    char    *http_listen;               /* status server, NULL: off    */
+    char    *http_token;
+    int64_t  health_max_failing;        /* ns */
+};
+
+static const struct vg_option http_options[] = {
+    { .name = "listen", .type = VG_OPT_STR,
+      .offset = offsetof(struct agent_conf, http_listen),
+      .help = "status server address, e.g. 127.0.0.1:2020 (default: off)" },
+    { .name = "token", .type = VG_OPT_STR, .flags = VG_OPT_SECRET,
+      .offset = offsetof(struct agent_conf, http_token),
+      .help = "bearer token the status API requires (needed off loopback)" },
+    { 0 }
+};
+
+static const struct vg_option health_options[] = {
+    { .name = "max_failing", .type = VG_OPT_DURATION, .def = "1m",
+      .offset = offsetof(struct agent_conf, health_max_failing),
+      .help = "/health fails when an output has failed this long" },
+    { 0 }
 };
 
 static const struct vg_option agent_options[] = {
@@ -56,6 +79,10 @@ static const struct vg_option agent_options[] = {
     { .name = "hostname", .type = VG_OPT_STR,
       .offset = offsetof(struct agent_conf, hostname),
       .help = "host name for the host label (default: gethostname)" },
+    { .name = "http", .type = VG_OPT_OBJECT, .sub = http_options,
+      .help = "status server: /metrics, /health, /api/v1/status, /" },
+    { .name = "health", .type = VG_OPT_OBJECT, .sub = health_options,
+      .help = "what /health reports as failing" },
     { 0 }
 };
 
@@ -117,6 +144,7 @@ static const struct vg_option output_core_options[] = {
 struct vg_gen {
     struct vg_engine    *eng;
     struct vg_doc       *doc;
+    uint64_t             config_hash;   /* of the file's bytes */
     struct agent_conf    agent;
     struct vg_pipeline **pipes;
     size_t               npipes;
@@ -143,6 +171,15 @@ struct vg_engine {
     int                    shutting_down;
     int                    exit_code;
     unsigned               reloads;
+    unsigned               reload_failures;
+    int                    last_reload_ok;      /* -1: none yet */
+    int64_t                last_reload_at;      /* wall ns */
+    int64_t                started;             /* wall ns */
+    int64_t                started_mono;
+    uint64_t               config_hash;
+    int                    embedded;
+    struct vg_firing       firing;
+    struct vg_status      *status;
 };
 
 static void gen_free(struct vg_gen *g);
@@ -554,13 +591,38 @@ build_pipeline(struct vg_gen *g, const struct vg_node *key,
                       "and one output", pl->name);
 }
 
-static int
-load_doc(struct vg_engine *eng, struct vg_doc **doc, struct vg_errors *err)
+/* Hash of the config file as it is on disk, for the status API. */
+static uint64_t
+file_hash(const char *path)
 {
-    if (eng->config_path)
-        return vg_doc_load_file(eng->config_path, doc, err);
+    struct vg_buf b;
+    char chunk[65536];
+    uint64_t h;
+    size_t n;
+    FILE *f = fopen(path, "rb");
+
+    if (!f)
+        return 0;
+    vg_buf_init(&b);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (16 << 20))
+        vg_buf_add(&b, chunk, n);
+    fclose(f);
+    h = vg_hash64(b.data ? b.data : "", b.len, 0);
+    vg_buf_release(&b);
+    return h;
+}
+
+static int
+load_doc(struct vg_engine *eng, struct vg_gen *g, struct vg_errors *err)
+{
+    if (eng->config_path) {
+        g->config_hash = file_hash(eng->config_path);
+        return vg_doc_load_file(eng->config_path, &g->doc, err);
+    }
+    g->config_hash = vg_hash64(vg_default_config, strlen(vg_default_config),
+                               0);
     return vg_doc_load_string("<embedded default>", vg_default_config,
-                              strlen(vg_default_config), doc, err);
+                              strlen(vg_default_config), &g->doc, err);
 }
 
 static struct vg_gen *
@@ -572,7 +634,7 @@ gen_build(struct vg_engine *eng, struct vg_errors *err)
     size_t i;
 
     g->eng = eng;
-    if (load_doc(eng, &g->doc, err) < 0)
+    if (load_doc(eng, g, err) < 0)
         goto fail;
     root = g->doc->root;
     if (!root) {
@@ -595,6 +657,16 @@ gen_build(struct vg_engine *eng, struct vg_errors *err)
     vg_options_apply(agent_options, vg_node_get(root, "agent")
                      ? vg_node_get(root, "agent") : &agent_empty,
                      &g->agent, "agent", NULL, err);
+    if (g->agent.http_listen && !vg_http_listen_is_loopback(g->agent.http_listen)
+        && !(g->agent.http_token && *g->agent.http_token)) {
+        const struct vg_node *http = vg_node_get(vg_node_get(root, "agent"),
+                                                 "http");
+
+        vg_errors_add(err, vg_node_get(http, "listen"), "agent: http.listen "
+                      "'%s' is not a loopback address: set http.token so the "
+                      "status API is not open to the network",
+                      g->agent.http_listen);
+    }
     if (ensure_registry(eng, &g->agent) < 0) {
         vg_errors_addf(err, "cannot initialise the plugin loader");
         goto fail;
@@ -1019,6 +1091,7 @@ dispatch(struct vg_pipeline *pl, size_t stage, struct vg_batch *b)
         return;
     }
     vg_batch_seal(b);
+    vg_firing_note(&pl->gen->eng->firing, pl->name, b);
     /* Past the filters each output's queue entry holds the tracker, so an
      * output's disk buffer can settle its part before delivery. */
     ack = b->ack;
@@ -1162,6 +1235,10 @@ vg_engine_new(struct ev_loop *loop, const struct vg_engine_opts *opts)
     if (opts->plugin_path)
         eng->cli_plugin_path = vg_xstrdup(opts->plugin_path);
     eng->cli_log_level = opts->log_level;
+    eng->embedded = !opts->config_path;
+    eng->last_reload_ok = -1;
+    eng->started = vg_wall_ns();
+    eng->started_mono = vg_mono_ns();
     return eng;
 }
 
@@ -1177,6 +1254,8 @@ vg_engine_free(struct vg_engine *eng)
         gen_free(g);
     }
     gen_free(eng->cur);
+    vg_status_free(eng->status);
+    vg_firing_release(&eng->firing);
     if (eng->reg_ready)
         vg_registry_release(&eng->reg);
     free(eng->plugin_path);
@@ -1221,6 +1300,29 @@ apply_agent(struct vg_engine *eng, const struct vg_gen *g)
         eng->state_dir = vg_xstrdup(ac->state_dir);
         eng->state_dir_made = 0;
     }
+    eng->config_hash = g->config_hash;
+}
+
+/* Starts, moves or stops the status server as the agent section says.
+ * The embedded default's server is a convenience: a busy port only
+ * warns there. */
+static int
+apply_status(struct vg_engine *eng, const struct vg_gen *g,
+             struct vg_errors *err)
+{
+    char why[256];
+    int rc = vg_status_apply(&eng->status, eng, eng->loop,
+                             g->agent.http_listen, g->agent.http_token, why,
+                             sizeof(why));
+
+    if (rc == 0)
+        return 0;
+    if (eng->embedded) {
+        vg_core_log(VG_LOG_WARN, "status server not started: %s", why);
+        return 0;
+    }
+    vg_errors_addf(err, "agent: status server: %s", why);
+    return rc;
 }
 
 int
@@ -1231,7 +1333,8 @@ vg_engine_start(struct vg_engine *eng, struct vg_errors *err)
     if (!g)
         return -EINVAL;
     apply_agent(eng, g);
-    if (gen_init(g, err) < 0 || gen_start(g, err) < 0) {
+    if (apply_status(eng, g, err) < 0 || gen_init(g, err) < 0 ||
+        gen_start(g, err) < 0) {
         gen_free(g);
         return -EINVAL;
     }
@@ -1241,8 +1344,26 @@ vg_engine_start(struct vg_engine *eng, struct vg_errors *err)
     return 0;
 }
 
+static void
+reload_failed(struct vg_engine *eng, struct vg_errors *err,
+              struct vg_errors *report)
+{
+    size_t i;
+
+    for (i = 0; i < err->n; i++) {
+        vg_core_log(VG_LOG_ERROR, "%s", err->msgs[i]);
+        if (report)
+            vg_errors_addf(report, "%s", err->msgs[i]);
+    }
+    vg_core_log(VG_LOG_ERROR, "reload refused: the running pipelines are "
+                "kept");
+    eng->reload_failures++;
+    eng->last_reload_ok = 0;
+    eng->last_reload_at = vg_wall_ns();
+}
+
 int
-vg_engine_reload(struct vg_engine *eng)
+vg_engine_reload(struct vg_engine *eng, struct vg_errors *report)
 {
     struct vg_errors err;
     struct vg_gen *g, *old;
@@ -1253,15 +1374,12 @@ vg_engine_reload(struct vg_engine *eng)
     vg_errors_init(&err);
     vg_core_log(VG_LOG_INFO, "reloading %s", vg_engine_config_name(eng));
     g = gen_build(eng, &err);
-    if (g && gen_init(g, &err) < 0) {
+    if (g && (apply_status(eng, g, &err) < 0 || gen_init(g, &err) < 0)) {
         gen_free(g);
         g = NULL;
     }
     if (!g) {
-        for (i = 0; i < err.n; i++)
-            vg_core_log(VG_LOG_ERROR, "%s", err.msgs[i]);
-        vg_core_log(VG_LOG_ERROR, "reload refused: the running pipelines "
-                    "are kept");
+        reload_failed(eng, &err, report);
         vg_errors_release(&err);
         return -EINVAL;
     }
@@ -1276,8 +1394,11 @@ vg_engine_reload(struct vg_engine *eng)
     }
     apply_agent(eng, g);
     if (gen_start(g, &err) < 0) {
-        for (i = 0; i < err.n; i++)
+        for (i = 0; i < err.n; i++) {
             vg_core_log(VG_LOG_ERROR, "%s", err.msgs[i]);
+            if (report)
+                vg_errors_addf(report, "%s", err.msgs[i]);
+        }
         vg_core_log(VG_LOG_ERROR, "reload failed while starting: stopping");
         eng->exit_code = 1;
         vg_errors_release(&err);
@@ -1285,6 +1406,8 @@ vg_engine_reload(struct vg_engine *eng)
         return -EINVAL;
     }
     eng->reloads++;
+    eng->last_reload_ok = 1;
+    eng->last_reload_at = vg_wall_ns();
     vg_core_log(VG_LOG_INFO, "reloaded: %zu pipeline%s running", g->npipes,
                 g->npipes == 1 ? "" : "s");
     vg_errors_release(&err);
@@ -1319,4 +1442,41 @@ int
 vg_engine_exit_code(const struct vg_engine *eng)
 {
     return eng->exit_code;
+}
+
+void
+vg_engine_get_info(const struct vg_engine *eng, struct vg_engine_info *info)
+{
+    info->config = vg_engine_config_name(eng);
+    info->config_hash = eng->config_hash;
+    info->hostname = eng->hostname;
+    info->started = eng->started;
+    info->uptime = vg_mono_ns() - eng->started_mono;
+    info->reloads = eng->reloads;
+    info->reload_failures = eng->reload_failures;
+    info->last_reload_ok = eng->last_reload_ok;
+    info->last_reload_at = eng->last_reload_at;
+    info->max_failing = eng->cur ? eng->cur->agent.health_max_failing
+                                 : 60 * VG_SECOND;
+    info->token = eng->cur ? eng->cur->agent.http_token : NULL;
+    info->firing = &eng->firing;
+    info->shutting_down = eng->shutting_down;
+}
+
+size_t
+vg_engine_npipelines(const struct vg_engine *eng)
+{
+    return eng->cur ? eng->cur->npipes : 0;
+}
+
+struct vg_pipeline *
+vg_engine_pipeline(const struct vg_engine *eng, size_t i)
+{
+    return eng->cur && i < eng->cur->npipes ? eng->cur->pipes[i] : NULL;
+}
+
+void
+vg_engine_self_metrics(struct vg_instance *in, struct vg_batch *b)
+{
+    vg_status_self_metrics(in->pipe->gen->eng, b, vg_wall_ns());
 }

@@ -35,8 +35,9 @@ int  vg_engine_check(struct vg_engine *eng, struct vg_errors *err);
 /* Validates, initialises and starts the pipelines.  0 or -EINVAL. */
 int  vg_engine_start(struct vg_engine *eng, struct vg_errors *err);
 
-/* SIGHUP: reload the config file; a bad one is refused and logged. */
-int  vg_engine_reload(struct vg_engine *eng);
+/* SIGHUP, POST /api/v1/reload: reload the config file; a bad one is
+ * refused and logged, and its errors added to report (may be NULL). */
+int  vg_engine_reload(struct vg_engine *eng, struct vg_errors *report);
 
 /* SIGTERM/SIGINT: drain and break the loop when done.  A second call
  * while draining gives up on the drain. */
@@ -47,6 +48,32 @@ int  vg_engine_exit_code(const struct vg_engine *eng);
 
 /* The config's file name as messages show it. */
 const char *vg_engine_config_name(const struct vg_engine *eng);
+
+/* What the status API shows of the agent. */
+struct vg_firing;
+struct vg_pipeline;
+struct vg_engine_info {
+    const char             *config;     /* path or "<embedded default>" */
+    uint64_t                config_hash;
+    const char             *hostname;
+    int64_t                 started;    /* wall ns */
+    int64_t                 uptime;     /* ns */
+    unsigned                reloads;
+    unsigned                reload_failures;
+    int                     last_reload_ok;     /* 1, 0, -1: none yet */
+    int64_t                 last_reload_at;     /* wall ns */
+    int64_t                 max_failing;        /* ns, health threshold */
+    const char             *token;      /* status API bearer token */
+    const struct vg_firing *firing;
+    int                     shutting_down;
+};
+
+void vg_engine_get_info(const struct vg_engine *eng,
+                        struct vg_engine_info *info);
+/* The pipelines of the running config. */
+size_t vg_engine_npipelines(const struct vg_engine *eng);
+struct vg_pipeline *vg_engine_pipeline(const struct vg_engine *eng,
+                                       size_t i);
 
 /* The plugin search path in force (after flags, config and defaults). */
 const char *vg_default_plugin_path(void);

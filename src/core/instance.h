@@ -66,6 +66,9 @@ struct vg_instance {
     struct vg_io             *ios;
     struct vg_counter        *counters;
 
+    char                      last_error[256];  /* last warn/error log */
+    int64_t                   last_error_at;    /* wall ns, 0: none     */
+
     uint64_t                  events_in;
     uint64_t                  events_out;
     uint64_t                  batches_in;
@@ -100,5 +103,7 @@ const char *vg_instance_hostname(const struct vg_instance *in);
 const char *vg_instance_state_dir(const struct vg_instance *in);
 
 void vg_instance_count(struct vg_instance *in, const char *name, int64_t n);
+/* The agent's self metrics as metric events (the self input). */
+void vg_engine_self_metrics(struct vg_instance *in, struct vg_batch *b);
 
 #endif

@@ -58,7 +58,7 @@ on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)loop;
     (void)revents;
-    vg_engine_reload(w->data);
+    vg_engine_reload(w->data, NULL);
 }
 
 static int

@@ -58,7 +58,17 @@ struct vg_oq {
     uint64_t            rng;
     struct vg_dbuf     *dbuf;
     int                 disk_ok;        /* the last append succeeded      */
+    int64_t             failing_since;  /* mono ns; 0 while healthy       */
+    int64_t             last_error_at;  /* wall ns                        */
+    char                last_error[256];
+    uint64_t            lat_counts[VG_OQ_LATENCY_BUCKETS];
+    double              lat_sum;        /* s */
+    uint64_t            lat_count;
     ev_timer            sync;           /* fsync interval, cursor save    */
+};
+
+const double vg_oq_latency_bounds[VG_OQ_LATENCY_BUCKETS - 1] = {
+    0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30,
 };
 
 static void kick(struct vg_oq *q);
@@ -268,11 +278,18 @@ vg_oq_on_idle(struct vg_oq *q, vg_oq_idle_fn fn, void *arg)
 void
 vg_oq_set_deadline(struct vg_oq *q, int64_t deadline)
 {
+    double left, until;
+
     q->deadline = deadline;
-    if (q->waiting) {           /* do not sleep past the deadline */
+    if (!q->waiting)
+        return;
+    /* Keep a server's Retry-After, but do not sleep past the deadline. */
+    left = ev_timer_remaining(q->loop, &q->retry);
+    until = (double)(deadline - vg_mono_ns()) / 1e9;
+    if (left > until) {
         ev_timer_stop(q->loop, &q->retry);
-        q->waiting = 0;
-        kick(q);
+        ev_timer_set(&q->retry, until > 0 ? until : 0., 0.);
+        ev_timer_start(q->loop, &q->retry);
     }
 }
 
@@ -469,17 +486,56 @@ schedule_retry(struct vg_oq *q, struct qnode *n, int64_t delay,
     ev_timer_start(q->loop, &q->retry);
 }
 
-/* Ends the flush in flight; returns its node. */
+/* Ends the flush in flight, noting its time and outcome; returns its
+ * node. */
 static struct qnode *
-finish_flush(struct vg_flush *fl)
+finish_flush(struct vg_flush *fl, int ok, const char *reason)
 {
     struct vg_oq *q = fl->q;
     struct qnode *n = fl->node;
 
     vg_assert(q->inflight == fl);
+    if (ok) {
+        double s = (double)(vg_mono_ns() - fl->started) / 1e9;
+        unsigned i = 0;
+
+        while (i < VG_OQ_LATENCY_BUCKETS - 1 && s > vg_oq_latency_bounds[i])
+            i++;
+        q->lat_counts[i]++;
+        q->lat_sum += s;
+        q->lat_count++;
+        q->failing_since = 0;
+    } else {
+        if (!q->failing_since)
+            q->failing_since = vg_mono_ns();
+        q->last_error_at = vg_wall_ns();
+        snprintf(q->last_error, sizeof(q->last_error), "%s", reason);
+    }
     q->inflight = NULL;
     free(fl);
     return n;
+}
+
+int64_t
+vg_oq_max_memory(const struct vg_oq *q)
+{
+    return q->conf.max_memory;
+}
+
+void
+vg_oq_stats(const struct vg_oq *q, struct vg_oq_stats *st)
+{
+    st->batches = q->nbatches;
+    st->volatile_batches = q->volatile_nodes;
+    st->bytes = q->bytes;
+    st->disk_bytes = q->dbuf ? vg_dbuf_bytes(q->dbuf) : 0;
+    st->oldest_age = vg_oq_oldest_age(q);
+    st->failing_for = q->failing_since ? vg_mono_ns() - q->failing_since : 0;
+    st->last_error_at = q->last_error_at;
+    st->last_error = q->last_error;
+    st->latency_counts = q->lat_counts;
+    st->latency_sum = q->lat_sum;
+    st->latency_count = q->lat_count;
 }
 
 /* Retry n, or give up on it past max_attempts; after >= 0 is a server's
@@ -509,10 +565,11 @@ void
 vg_oq_flush_done(struct vg_flush *fl, int outcome, const char *reason)
 {
     struct vg_oq *q = fl->q;
-    struct qnode *n = finish_flush(fl);
+    struct qnode *n;
 
     if (!reason)
         reason = "no reason given";
+    n = finish_flush(fl, outcome == VG_OK, reason);
     switch (outcome) {
     case VG_OK:
         q->out->events_out += vg_batch_count_raw(n->b);
@@ -535,12 +592,15 @@ vg_oq_flush_retry_after(struct vg_flush *fl, int64_t after,
                         const char *reason)
 {
     struct vg_oq *q = fl->q;
-    struct qnode *n = finish_flush(fl);
+    struct qnode *n;
 
+    if (!reason)
+        reason = "server asked to wait";
+    n = finish_flush(fl, 0, reason);
     if (after < 0)
         after = 0;
     if (after > 3600 * VG_SECOND)       /* a server's word, within reason */
         after = 3600 * VG_SECOND;
-    retry_or_give_up(q, n, after, reason ? reason : "server asked to wait");
+    retry_or_give_up(q, n, after, reason);
     kick(q);
 }

@@ -57,6 +57,28 @@ uint64_t vg_oq_disk_bytes(const struct vg_oq *q);
 /* Age of the oldest undelivered batch (ns), 0 when empty. */
 int64_t vg_oq_oldest_age(const struct vg_oq *q);
 
+/* Flush latency histogram bounds (s); a last bucket counts the rest. */
+#define VG_OQ_LATENCY_BUCKETS 10
+extern const double vg_oq_latency_bounds[VG_OQ_LATENCY_BUCKETS - 1];
+
+struct vg_oq_stats {
+    size_t          batches;            /* queued, in memory or on disk   */
+    size_t          volatile_batches;   /* not in the disk buffer         */
+    size_t          bytes;              /* in memory                      */
+    uint64_t        disk_bytes;
+    int64_t         oldest_age;         /* ns                              */
+    int64_t         failing_for;        /* ns since the first failure
+                                           after the last success; 0: ok */
+    int64_t         last_error_at;      /* wall ns, 0: never              */
+    const char     *last_error;         /* "" when none                   */
+    const uint64_t *latency_counts;     /* VG_OQ_LATENCY_BUCKETS          */
+    double          latency_sum;        /* s                              */
+    uint64_t        latency_count;
+};
+
+void vg_oq_stats(const struct vg_oq *q, struct vg_oq_stats *st);
+int64_t vg_oq_max_memory(const struct vg_oq *q);
+
 /* Full: as many bytes queued as max_memory allows. */
 int  vg_oq_full(const struct vg_oq *q);
 /* Called when a full queue drains to half of max_memory. */

@@ -1,0 +1,165 @@
+/*
+ * Shared HTTP client of the output plugins: libcurl's multi-socket
+ * interface driven by the core's loop through the plugin API only (one
+ * vg_io per curl socket, one vg_timer for curl's timeout), so a plugin that
+ * links it links no core symbol.  One client per plugin instance; its multi
+ * handle keeps the connection cache, so requests reuse connections.  All
+ * functions run on the loop thread.  Also: a growable byte buffer with JSON
+ * helpers, gzip, and the mapping of an HTTP result to a flush outcome.
+ */
+#ifndef VG_HTTP_CLIENT_H
+#define VG_HTTP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vigil/plugin.h>
+
+/* ---- byte buffer --------------------------------------------------- */
+
+struct vg_hbuf {
+    char   *p;                  /* NUL-terminated when len > 0 */
+    size_t  len;
+    size_t  cap;
+};
+
+void vg_hbuf_release(struct vg_hbuf *b);     /* frees p; b reusable */
+void vg_hbuf_add(struct vg_hbuf *b, const void *s, size_t n);
+void vg_hbuf_adds(struct vg_hbuf *b, const char *s);
+void vg_hbuf_addf(struct vg_hbuf *b, const char *fmt, ...) VG_PRINTF(2, 3);
+/* A JSON string literal with quotes; bytes that are not UTF-8 become
+ * \u00XX (as the core's encoder does). */
+void vg_hbuf_add_jstr(struct vg_hbuf *b, const char *s, size_t n);
+/* Same, cut to at most max_chars code points (never inside one). */
+void vg_hbuf_add_jstr_max(struct vg_hbuf *b, const char *s, size_t n,
+                          size_t max_chars);
+/* A finite double, shortest form that reads back exactly. */
+void vg_hbuf_add_double(struct vg_hbuf *b, double v);
+/* A JSON number; NaN and infinities as the strings vigil uses. */
+void vg_hbuf_add_jnum(struct vg_hbuf *b, double v);
+
+/* Bytes of the longest prefix of s[0..n) with at most max_chars code
+ * points that does not end inside a UTF-8 sequence. */
+size_t vg_utf8_prefix(const char *s, size_t n, size_t max_chars);
+
+/* gzip (RFC 1952) of in[0..n) into out (replaced); 0 or -ENOMEM/-EIO. */
+int vg_gzip(const void *in, size_t n, struct vg_hbuf *out);
+
+/* ---- client -------------------------------------------------------- */
+
+struct vg_http;
+struct vg_http_request;
+
+struct vg_http_opts {
+    const char *proxy;          /* NULL: curl's *_proxy env variables */
+    int         tls_verify;     /* 0 turns off peer and host checks */
+    const char *ca_file;        /* NULL: the system bundle */
+    const char *cert_file;      /* client certificate (PEM), optional */
+    const char *key_file;       /* its key (PEM) */
+    const char *server_name;    /* name checked in the server cert and
+                                   sent as SNI, when it differs from the
+                                   URL's host; optional */
+    int64_t     timeout;        /* ns, whole request; 0 = none */
+    int64_t     connect_timeout;/* ns; 0 = curl's default */
+    size_t      max_response;   /* response bytes kept; 0 = 64 KiB */
+};
+
+/*
+ * The `tls:` object every HTTP plugin takes: embed the struct in the
+ * plugin's config and list VG_HTTP_TLS_OPTIONS(conf type, member) in the
+ * schema of its OBJECT option.
+ */
+struct vg_http_tls_conf {
+    int   verify;
+    char *ca_file;
+    char *cert_file;
+    char *key_file;
+    char *server_name;
+};
+
+#define VG_HTTP_TLS_OPTIONS(T, M) \
+    { .name = "verify", .type = VG_OPT_BOOL, .def = "true", \
+      .offset = offsetof(T, M.verify), \
+      .help = "check the server's certificate and name" }, \
+    { .name = "ca_file", .type = VG_OPT_STR, \
+      .offset = offsetof(T, M.ca_file), \
+      .help = "CA bundle (PEM) instead of the system's" }, \
+    { .name = "cert_file", .type = VG_OPT_STR, \
+      .offset = offsetof(T, M.cert_file), \
+      .help = "client certificate (PEM) for mutual TLS" }, \
+    { .name = "key_file", .type = VG_OPT_STR, \
+      .offset = offsetof(T, M.key_file), \
+      .help = "client key (PEM) for mutual TLS" }, \
+    { .name = "server_name", .type = VG_OPT_STR, \
+      .offset = offsetof(T, M.server_name), \
+      .help = "name to verify and send (SNI, Host) instead of the URL's" }
+
+/* Copies the tls: settings into o. */
+void vg_http_opts_tls(struct vg_http_opts *o,
+                      const struct vg_http_tls_conf *t);
+
+/* What a request ended with, handed to its callback (borrowed). */
+struct vg_http_result {
+    long        status;         /* HTTP status; 0 when none came */
+    int         curl_code;      /* CURLE_*, 0 on a completed exchange */
+    const char *error;          /* curl's error text, "" when none */
+    const char *body;           /* response, NUL-terminated, cut */
+    size_t      body_len;
+    int64_t     retry_after;    /* ns from a Retry-After header; -1 */
+    int64_t     elapsed;        /* ns, the whole request */
+    const char *where;          /* "METHOD scheme://host": log-safe */
+};
+
+typedef void (*vg_http_done_fn)(struct vg_http *h,
+                                const struct vg_http_result *r, void *arg);
+
+/* Returns a new client for the instance, or NULL (logged); free with
+ * vg_http_free().  Borrows opts' strings for the client's life. */
+struct vg_http *vg_http_new(struct vg_instance *in,
+                            const struct vg_http_opts *o);
+/* Cancels requests in flight (their callbacks never fire), releases a
+ * held flush without completing it (the core drops it at destroy). */
+void vg_http_free(struct vg_http *h);
+
+/* A request to send; free with vg_http_request_free() unless sent. */
+struct vg_http_request *vg_http_request_new(const char *method,
+                                            const char *url);
+void vg_http_request_free(struct vg_http_request *r);
+/* Adds "Name: value"; 0 or -ENOMEM. */
+int vg_http_request_header(struct vg_http_request *r, const char *name,
+                           const char *value);
+/* Takes the body (the buffer is left empty); with gzip, compresses it
+ * and adds Content-Encoding: gzip.  0 or a negative errno. */
+int vg_http_request_body_take(struct vg_http_request *r,
+                              struct vg_hbuf *body, int gzip);
+
+/* Starts the request; takes r.  0, and cb fires exactly once later; or a
+ * negative errno, r freed and cb never fires.  cb must not free h. */
+int vg_http_send(struct vg_http *h, struct vg_http_request *r,
+                 vg_http_done_fn cb, void *arg);
+
+/* Requests in flight. */
+unsigned vg_http_pending(const struct vg_http *h);
+
+/*
+ * Maps a result to VG_OK (2xx), VG_RETRY (no response, 408, 429, 5xx) or
+ * VG_PERMANENT (other statuses), and writes a log-safe reason (with the
+ * start of the response body for errors) into reason[size].
+ */
+int vg_http_outcome(const struct vg_http_result *r, char *reason,
+                    size_t size);
+
+/*
+ * Completes the flush: a VG_RETRY with retry_after >= 0 waits that long
+ * (at most an hour) before the next attempt, through the core when it
+ * knows flush_retry_after, else by holding the flush on a timer of the
+ * client and ending it as VG_RETRY when the timer fires.
+ */
+void vg_http_flush_done(struct vg_http *h, struct vg_flush *fl,
+                        int outcome, int64_t retry_after,
+                        const char *reason);
+
+/* "scheme://host[:port]" of url into out[size]: what logs may show. */
+void vg_http_url_redact(const char *url, char *out, size_t size);
+
+#endif /* VG_HTTP_CLIENT_H */
