@@ -807,7 +807,10 @@ handle(void *arg, const struct vg_http_request *req,
     const char *json = "application/json";
 
     r->status = 200;
-    if (strcmp(req->path, "/health") != 0 && st->token && *st->token &&
+    /* /health is for probes; / is the page, which holds no data and asks
+     * for the token itself (a browser cannot send it on a page load). */
+    if (strcmp(req->path, "/health") != 0 && strcmp(req->path, "/") != 0 &&
+        st->token && *st->token &&
         !token_ok(st->token, req->authorization)) {
         r->status = 401;
         vg_buf_addstr(&r->body, "{\"error\":\"a bearer token is required\"}\n");
@@ -860,15 +863,13 @@ handle(void *arg, const struct vg_http_request *req,
     }
 }
 
-/* Every 10 s: events into each pipeline per second, for the charts. */
+/* Every 10 s: events into each pipeline per second, for the charts.
+ * The first call, at start, only notes the totals. */
 static void
-on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+sample_history(struct vg_status *st, int push)
 {
-    struct vg_status *st = w->data;
     size_t p, i, n = vg_engine_npipelines(st->eng);
 
-    (void)loop;
-    (void)revents;
     for (p = 0; p < n; p++) {
         const struct vg_pipeline *pl = vg_engine_pipeline(st->eng, p);
         struct history *h = (struct history *)history_of(st, pl->name);
@@ -883,13 +884,25 @@ on_tick(struct ev_loop *loop, ev_timer *w, int revents)
             memset(h, 0, sizeof(*h));
             h->pipeline = vg_xstrdup(pl->name);
         }
-        memmove(h->rate, h->rate + 1, sizeof(h->rate) - sizeof(h->rate[0]));
-        /* A reload starts the counters again: no negative rates. */
-        h->rate[HISTORY_POINTS - 1] = h->primed && total >= h->last_total
-            ? (float)((double)(total - h->last_total) / HISTORY_STEP) : 0.f;
+        if (push) {
+            memmove(h->rate, h->rate + 1,
+                    sizeof(h->rate) - sizeof(h->rate[0]));
+            /* A reload starts the counters again: no negative rates. */
+            h->rate[HISTORY_POINTS - 1] = h->primed && total >= h->last_total
+                ? (float)((double)(total - h->last_total) / HISTORY_STEP)
+                : 0.f;
+        }
         h->last_total = total;
         h->primed = 1;
     }
+}
+
+static void
+on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sample_history(w->data, 1);
 }
 
 int
@@ -913,6 +926,7 @@ vg_status_apply(struct vg_status **stp, struct vg_engine *eng,
         ev_timer_init(&st->tick, on_tick, HISTORY_STEP, HISTORY_STEP);
         st->tick.data = st;
         ev_timer_start(loop, &st->tick);
+        sample_history(st, 0);
         *stp = st;
     }
     if (!st->listen || strcmp(st->listen, listen) != 0) {

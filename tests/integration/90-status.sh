@@ -172,7 +172,8 @@ ok "reload through the API"
 kill -TERM "$VPID"
 wait_exit "$VPID" 15 || fail "no exit"
 
-# A token: required for everything but /health.
+# A token: required for everything but /health and the page (which holds
+# no data and asks for the token itself).
 config ', token: "s3cret-token"'
 start_vigil tok -c "$T/vigil.yaml"
 wait_for 10 curl -sf "$URL/health" || fail "status server with token not up"
@@ -182,6 +183,7 @@ wait_for 10 curl -sf "$URL/health" || fail "status server with token not up"
     fail "wrong token: not refused"
 curl -sf -H 'Authorization: Bearer s3cret-token' "$URL/metrics" >/dev/null ||
     fail "right token refused"
+curl -sf "$URL/" | grep -q '<main' || fail "the page needs no token"
 curl -sf -H 'Authorization: Bearer s3cret-token' "$URL/api/v1/status" |
     grep -q s3cret-token && fail "token shown in the status"
 kill -TERM "$VPID"
