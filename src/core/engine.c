@@ -141,6 +141,18 @@ static const struct vg_option output_core_options[] = {
     { 0 }
 };
 
+const struct vg_option *
+vg_engine_agent_schema(void)
+{
+    return agent_options;
+}
+
+const struct vg_option *
+vg_engine_output_schema(void)
+{
+    return output_core_options;
+}
+
 struct vg_gen {
     struct vg_engine    *eng;
     struct vg_doc       *doc;

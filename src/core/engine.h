@@ -78,4 +78,10 @@ struct vg_pipeline *vg_engine_pipeline(const struct vg_engine *eng,
 /* The plugin search path in force (after flags, config and defaults). */
 const char *vg_default_plugin_path(void);
 
+/* The schemas of the agent section and of the options the core handles
+ * for every output (retry, buffer), for vigil --list-plugins --format=man. */
+struct vg_option;
+const struct vg_option *vg_engine_agent_schema(void);
+const struct vg_option *vg_engine_output_schema(void);
+
 #endif

@@ -33,6 +33,8 @@ usage(FILE *out)
         "                          or the embedded default when it is absent)\n"
         "      --check             validate the config and exit (0 valid, 1 not)\n"
         "      --list-plugins      print every plugin found, with its options\n"
+        "      --format=FORMAT     --list-plugins as text (default) or man\n"
+        "                          (roff for vigil.yaml(5))\n"
         "      --plugin-path=DIRS  plugin directories, ':'-separated\n"
         "                          (default: %s)\n"
         "      --log-level=LEVEL   error, warn, info, debug or trace\n"
@@ -61,8 +63,71 @@ on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
     vg_engine_reload(w->data, NULL);
 }
 
+enum list_format {
+    LIST_TEXT,
+    LIST_MAN,
+};
+
+static void
+list_plugin_text(const struct vg_plugin *p)
+{
+    printf("\n%-6s %-12s %s\n", vg_kind_name(p->kind), p->name, p->summary);
+    if (p->options && p->options[0].name)
+        vg_options_describe(stdout, p->options, 4);
+    else
+        printf("    (no options)\n");
+}
+
+/* Roff text of a plugin's one-line strings: see vg_options_describe_man. */
+static void
+man_line(const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", stdout);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", stdout);
+        else if (*s == '-')
+            fputs("\\-", stdout);
+        else
+            putchar(*s);
+    }
+    putchar('\n');
+}
+
+static void
+list_plugin_man(const struct vg_plugin *p)
+{
+    printf(".SS \"%s (%s)\"\n", p->name, vg_kind_name(p->kind));
+    man_line(p->summary ? p->summary : "");
+    if (p->options && p->options[0].name)
+        vg_options_describe_man(stdout, p->options, "");
+    else
+        printf(".PP\nNo options.\n");
+}
+
+/*
+ * The generated part of vigil.yaml(5): the agent section, the options the
+ * core adds to every output, then each plugin, all from the schemas the
+ * config is checked against, so the manual cannot drift from the code.
+ */
+static void
+list_man_header(void)
+{
+    printf(".SH \"AGENT OPTIONS\"\n"
+           "Keys of the top\\-level \\fBagent\\fR mapping; all optional.\n");
+    vg_options_describe_man(stdout, vg_engine_agent_schema(), "");
+    printf(".SH \"OUTPUT DELIVERY OPTIONS\"\n"
+           "Every output instance takes these keys besides its plugin's "
+           "own; the core\nhandles them (queue, retries, disk buffer).\n");
+    vg_options_describe_man(stdout, vg_engine_output_schema(), "");
+    printf(".SH PLUGINS\n"
+           "The plugins installed with this vigil and their options, "
+           "by kind and name.\n");
+}
+
 static int
-list_plugins(const char *plugin_path)
+list_plugins(const char *plugin_path, enum list_format format)
 {
     struct vg_registry reg;
     const char *path = plugin_path ? plugin_path : getenv("VIGIL_PLUGIN_PATH");
@@ -76,19 +141,20 @@ list_plugins(const char *plugin_path)
         return 1;
     }
     vg_registry_load_all(&reg);
-    printf("plugin path: %s\n", path);
+    if (format == LIST_MAN)
+        list_man_header();
+    else
+        printf("plugin path: %s\n", path);
     for (k = VG_KIND_INPUT; k <= VG_KIND_OUTPUT; k++) {
         for (i = 0; i < reg.nmods; i++) {
             const struct vg_plugin *p = &reg.mods[i]->desc;
 
             if ((int)p->kind != k)
                 continue;
-            printf("\n%-6s %-12s %s\n", vg_kind_name(p->kind), p->name,
-                   p->summary);
-            if (p->options && p->options[0].name)
-                vg_options_describe(stdout, p->options, 4);
+            if (format == LIST_MAN)
+                list_plugin_man(p);
             else
-                printf("    (no options)\n");
+                list_plugin_text(p);
         }
     }
     for (i = 0; i < reg.nrefused; i++)
@@ -114,6 +180,7 @@ main(int argc, char **argv)
         { "check", no_argument, NULL, 'k' },
         { "list-plugins", no_argument, NULL, 'l' },
         { "plugin-path", required_argument, NULL, 'p' },
+        { "format", required_argument, NULL, 'f' },
         { "log-level", required_argument, NULL, 'L' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -125,6 +192,8 @@ main(int argc, char **argv)
     struct ev_loop *loop;
     ev_signal sigint, sigterm, sighup;
     int c, check = 0, list = 0, rc;
+    const char *format = NULL;
+    enum list_format list_format = LIST_TEXT;
 
     while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -139,6 +208,9 @@ main(int argc, char **argv)
             break;
         case 'p':
             opts.plugin_path = optarg;
+            break;
+        case 'f':
+            format = optarg;
             break;
         case 'L':
             if ((opts.log_level = vg_log_parse_level(optarg)) < 0) {
@@ -165,8 +237,22 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (format) {
+        if (!list) {
+            fprintf(stderr, "vigil: --format applies to --list-plugins "
+                    "only\n");
+            return 2;
+        }
+        if (strcmp(format, "man") == 0) {
+            list_format = LIST_MAN;
+        } else if (strcmp(format, "text") != 0) {
+            fprintf(stderr, "vigil: unknown format '%s' (use text or man)\n",
+                    format);
+            return 2;
+        }
+    }
     if (list)
-        return list_plugins(opts.plugin_path);
+        return list_plugins(opts.plugin_path, list_format);
     if (!opts.config_path && access(DEFAULT_CONFIG, F_OK) == 0)
         opts.config_path = DEFAULT_CONFIG;
 

@@ -943,3 +943,87 @@ vg_options_describe(FILE *out, const struct vg_option *schema, int indent)
 {
     describe_level(out, schema, indent, 0);
 }
+
+/*
+ * The same walk as roff for vigil.yaml(5): one .TP entry per option, tagged
+ * with its full path ("tls.verify", "rules[].name") so that a reader who
+ * jumps into the middle of a long list still knows where a key lives, and
+ * nested options indented under their parent with .RS/.RE.
+ */
+
+/* Writes s as roff text: backslashes and minus signs escaped, and a
+ * leading '.' or '\'' (which would start a request) defused. */
+static void
+man_text(FILE *out, const char *s, int line_start)
+{
+    if (line_start && (*s == '.' || *s == '\''))
+        fputs("\\&", out);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", out);
+        else if (*s == '-')
+            fputs("\\-", out);
+        else if (*s == '\n')
+            fputc(' ', out);            /* help is one line by contract */
+        else
+            fputc(*s, out);
+    }
+}
+
+static void
+describe_man_level(FILE *out, const struct vg_option *schema,
+                   const char *prefix, int depth)
+{
+    const struct vg_option *o;
+    char path[PATH_MAX_LEN];
+
+    if (depth >= MAX_SCHEMA_DEPTH)
+        return;
+    for (o = schema; o && o->name; o++) {
+        fputs(".TP\n\\fB", out);
+        man_text(out, prefix, 0);
+        man_text(out, o->name, 0);
+        fputs("\\fR\n\\fI", out);
+        man_text(out, vg_option_type_name(o->type), 1);
+        fputs("\\fR", out);
+        if (o->type == VG_OPT_ENUM && o->choices) {
+            fputs(", one of \\fB", out);
+            man_text(out, o->choices, 0);
+            fputs("\\fR", out);
+        }
+        if (o->flags & VG_OPT_REQUIRED)
+            fputs(", required", out);
+        if (o->flags & VG_OPT_SECRET) {
+            fputs(", secret", out);
+        } else if (o->def) {
+            fputs(", default: ", out);
+            if (*o->def) {
+                fputs("\\fB", out);
+                man_text(out, o->def, 0);
+                fputs("\\fR", out);
+            } else {
+                fputs("\"\" (empty)", out);
+            }
+        }
+        fputs(".\n", out);
+        if (o->help && *o->help) {
+            fputs(".br\n", out);
+            man_text(out, o->help, 1);
+            fputc('\n', out);
+        }
+        if ((o->type == VG_OPT_OBJECT || o->type == VG_OPT_LIST) && o->sub) {
+            snprintf(path, sizeof(path), "%s%s%s.", prefix, o->name,
+                     o->type == VG_OPT_LIST ? "[]" : "");
+            fputs(".RS\n", out);
+            describe_man_level(out, o->sub, path, depth + 1);
+            fputs(".RE\n", out);
+        }
+    }
+}
+
+void
+vg_options_describe_man(FILE *out, const struct vg_option *schema,
+                        const char *prefix)
+{
+    describe_man_level(out, schema, prefix ? prefix : "", 0);
+}

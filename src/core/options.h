@@ -57,5 +57,11 @@ const char *vg_option_type_name(enum vg_opt_type t);
 /* Prints the options as --list-plugins shows them, indented. */
 void vg_options_describe(FILE *out, const struct vg_option *schema,
                          int indent);
+/* Prints the options as roff for vigil.yaml(5): a .TP entry per option
+ * named by its path after `prefix` ("" or e.g. "buffer."), with type,
+ * choices, required, default (never a secret's) and help; nested ones
+ * indented.  Text is escaped for roff. */
+void vg_options_describe_man(FILE *out, const struct vg_option *schema,
+                             const char *prefix);
 
 #endif

@@ -181,13 +181,11 @@ vg_buf_reserve(struct vg_buf *b, size_t extra)
     b->cap = cap;
 }
 
+/* The slow path of vg_buf_add, out of line so the fast one inlines. */
 void
-vg_buf_add(struct vg_buf *b, const void *p, size_t n)
+vg_buf_grow(struct vg_buf *b, size_t extra)
 {
-    vg_buf_reserve(b, n);
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    vg_buf_reserve(b, extra);
 }
 
 void

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define VG_FMT(f, a) __attribute__((format(printf, f, a)))
@@ -55,7 +56,15 @@ struct vg_buf {
 void vg_buf_init(struct vg_buf *b);
 void vg_buf_release(struct vg_buf *b);
 void vg_buf_reserve(struct vg_buf *b, size_t extra);
-void vg_buf_add(struct vg_buf *b, const void *p, size_t n);
+void vg_buf_grow(struct vg_buf *b, size_t extra);
+static inline void vg_buf_add(struct vg_buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap)
+        vg_buf_grow(b, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
 void vg_buf_addstr(struct vg_buf *b, const char *s);
 void vg_buf_addf(struct vg_buf *b, const char *fmt, ...) VG_FMT(2, 3);
 static inline void vg_buf_addch(struct vg_buf *b, char c)
