@@ -27,6 +27,7 @@
 #include "log.h"
 #include "options.h"
 #include "output_queue.h"
+#include "privileges.h"
 #include "util.h"
 
 struct agent_conf {
@@ -36,6 +37,8 @@ struct agent_conf {
     char    *plugin_path;
     char    *hostname;
     int      log_target;                /* 0 stderr, 1 syslog          */
+    char    *user;                      /* drop root to this user      */
+    char    *group;
     char    *http_listen;               /* status server, NULL: off    */
     char    *http_token;
     int64_t  health_max_failing;        /* ns */
@@ -79,6 +82,12 @@ static const struct vg_option agent_options[] = {
     { .name = "hostname", .type = VG_OPT_STR,
       .offset = offsetof(struct agent_conf, hostname),
       .help = "host name for the host label (default: gethostname)" },
+    { .name = "user", .type = VG_OPT_STR,
+      .offset = offsetof(struct agent_conf, user),
+      .help = "run as this user once the pipelines have started (from root)" },
+    { .name = "group", .type = VG_OPT_STR,
+      .offset = offsetof(struct agent_conf, group),
+      .help = "run as this group (default: the user's)" },
     { .name = "http", .type = VG_OPT_OBJECT, .sub = http_options,
       .help = "status server: /metrics, /health, /api/v1/status, /" },
     { .name = "health", .type = VG_OPT_OBJECT, .sub = health_options,
@@ -157,6 +166,7 @@ struct vg_gen {
     struct vg_engine    *eng;
     struct vg_doc       *doc;
     uint64_t             config_hash;   /* of the file's bytes */
+    size_t               literal_secrets;   /* written in the file */
     struct agent_conf    agent;
     struct vg_pipeline **pipes;
     size_t               npipes;
@@ -512,6 +522,8 @@ build_instance(struct vg_gen *g, struct vg_pipeline *pl, enum vg_kind kind,
         if (vg_options_apply(in->plugin->options, &plugin_part, in->conf,
                              what, NULL, err) < 0)
             rc = -EINVAL;
+        g->literal_secrets += vg_options_literal_secrets(in->plugin->options,
+                                                         &plugin_part);
     } else if (plugin_part.n) {
         vg_errors_add(err, plugin_part.keys[0], "%s: unknown option '%s' "
                       "(this plugin takes no options)", what,
@@ -669,6 +681,8 @@ gen_build(struct vg_engine *eng, struct vg_errors *err)
     vg_options_apply(agent_options, vg_node_get(root, "agent")
                      ? vg_node_get(root, "agent") : &agent_empty,
                      &g->agent, "agent", NULL, err);
+    g->literal_secrets += vg_options_literal_secrets(agent_options,
+                                                     vg_node_get(root, "agent"));
     if (g->agent.http_listen && !vg_http_listen_is_loopback(g->agent.http_listen)
         && !(g->agent.http_token && *g->agent.http_token)) {
         const struct vg_node *http = vg_node_get(vg_node_get(root, "agent"),
@@ -1337,6 +1351,22 @@ apply_status(struct vg_engine *eng, const struct vg_gen *g,
     return rc;
 }
 
+/* A file that holds secrets in clear should not be readable by all. */
+static void
+warn_readable_secrets(const struct vg_engine *eng, const struct vg_gen *g)
+{
+    struct stat st;
+
+    if (!eng->config_path || !g->literal_secrets ||
+        stat(eng->config_path, &st) < 0 || !(st.st_mode & S_IROTH))
+        return;
+    vg_core_log(VG_LOG_WARN, "config '%s' holds %zu secret%s in clear and is "
+                "readable by everyone (mode %04o): chmod o-r it, or pass "
+                "them as ${VAR} or ${file:PATH}", eng->config_path,
+                g->literal_secrets, g->literal_secrets == 1 ? "" : "s",
+                (unsigned)(st.st_mode & 07777));
+}
+
 int
 vg_engine_start(struct vg_engine *eng, struct vg_errors *err)
 {
@@ -1351,6 +1381,21 @@ vg_engine_start(struct vg_engine *eng, struct vg_errors *err)
         return -EINVAL;
     }
     eng->cur = g;
+    warn_readable_secrets(eng, g);
+    /* Inputs have opened their sockets and files: root is not needed any
+     * more.  State created later belongs to the agent user. */
+    if (g->agent.user || g->agent.group) {
+        char why[256];
+
+        vg_mkdir_p(eng->state_dir, 0700);
+        if (vg_drop_privileges(g->agent.user, g->agent.group, eng->state_dir,
+                               why, sizeof(why)) < 0) {
+            vg_errors_addf(err, "%s", why);
+            eng->cur = NULL;
+            gen_free(g);
+            return -EPERM;
+        }
+    }
     vg_core_log(VG_LOG_INFO, "running %zu pipeline%s from %s", g->npipes,
                 g->npipes == 1 ? "" : "s", vg_engine_config_name(eng));
     return 0;

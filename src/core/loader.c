@@ -171,6 +171,27 @@ check_desc(const struct vg_plugin *d, char *buf, size_t len)
     return NULL;
 }
 
+/* Anyone who can write a module or its directory can run code as the
+ * agent (often root): such modules are refused. */
+static const char *
+writable_by_all(const char *path, char *buf, size_t len)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+
+    if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH))
+        return "the file is writable by everyone";
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
+             slash ? path : ".");
+    if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH)) {
+        snprintf(buf, len, "its directory '%.300s' is writable by everyone",
+                 dir);
+        return buf;
+    }
+    return NULL;
+}
+
 static void
 refuse(struct vg_registry *r, const char *path, const char *why)
 {
@@ -195,6 +216,11 @@ vg_registry_load_file(struct vg_registry *r, const char *path, char *why,
     if (!was_tried(r, path)) {
         r->tried = vg_xrealloc(r->tried, (r->ntried + 1) * sizeof(*r->tried));
         r->tried[r->ntried++] = vg_xstrdup(path);
+    }
+    if ((bad = writable_by_all(path, detail, sizeof(detail)))) {
+        snprintf(reason, sizeof(reason), "%s: not loaded: %s",
+                 base_name(path), bad);
+        goto refused;
     }
     h = lt_dlopen(path);
     if (!h) {

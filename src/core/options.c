@@ -1027,3 +1027,29 @@ vg_options_describe_man(FILE *out, const struct vg_option *schema,
 {
     describe_man_level(out, schema, prefix ? prefix : "", 0);
 }
+
+size_t
+vg_options_literal_secrets(const struct vg_option *schema,
+                           const struct vg_node *map)
+{
+    const struct vg_option *o;
+    size_t n = 0, i;
+
+    if (!schema || !map || map->type != VG_NODE_MAP)
+        return 0;
+    for (o = schema; o->name; o++) {
+        const struct vg_node *v = vg_node_get(map, o->name);
+
+        if (!v)
+            continue;
+        if ((o->flags & VG_OPT_SECRET) && v->type == VG_NODE_SCALAR &&
+            !v->secret && v->len)
+            n++;
+        if (o->type == VG_OPT_OBJECT)
+            n += vg_options_literal_secrets(o->sub, v);
+        if (o->type == VG_OPT_LIST && v->type == VG_NODE_SEQ)
+            for (i = 0; i < v->n; i++)
+                n += vg_options_literal_secrets(o->sub, v->vals[i]);
+    }
+    return n;
+}

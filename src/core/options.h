@@ -47,6 +47,12 @@ int vg_options_apply(const struct vg_option *schema, const struct vg_node *map,
                      struct vg_errors *err);
 void vg_options_release(const struct vg_option *schema, void *conf);
 
+/* How many VG_OPT_SECRET options of map (nested ones too) are written
+ * literally in the file rather than through ${...}: the file then holds
+ * a secret and should not be readable by everyone. */
+size_t vg_options_literal_secrets(const struct vg_option *schema,
+                                  const struct vg_node *map);
+
 /* The "did you mean" candidate among schema names, or NULL. */
 const char *vg_options_suggest(const struct vg_option *schema,
                                const char *key);

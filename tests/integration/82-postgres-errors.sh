@@ -42,7 +42,10 @@ count_ge() {
 }
 
 # --- wrong password -------------------------------------------------------
-conf badpw "host=127.0.0.1 port=$PGPORT_NUM user=vigil_pw dbname=pwdb password=wrongPW"
+COUNT=0 conf badpw "host=127.0.0.1 port=$PGPORT_NUM user=vigil_pw dbname=pwdb password=wrongPW"
+HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -i "s|^agent:|agent:\n  http: { listen: \"127.0.0.1:$HPORT\" }\n  health: { max_failing: 1s }|" \
+    "$T/badpw.yaml"
 start_vigil badpw -c "$T/badpw.yaml" --log-level debug
 wait_for 10 grep -q 'password authentication failed for user "vigil_pw"' \
     "$T/badpw.log" || fail "no authentication error: $(cat "$T/badpw.log")"
@@ -50,12 +53,18 @@ grep -q "cannot connect to PostgreSQL (host=127.0.0.1 port=$PGPORT_NUM db=pwdb u
     "$T/badpw.log" || fail "the error does not say where"
 wait_for 10 count_ge 3 'cannot connect to PostgreSQL' "$T/badpw.log" ||
     fail "not retried"
+wait_for 10 sh -c "curl -s 'http://127.0.0.1:$HPORT/health' | grep -q 'output\[postgres#1\]'" ||
+    fail "/health does not show the failing output"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HPORT/health")" = 503 ] ||
+    fail "/health does not answer 503"
 kill "$VPID"
+sleep 0.2
+kill "$VPID"                    # the second stop request does not wait
 wait_exit "$VPID" 30
 if grep -q "wrongPW" "$T/badpw.log" "$T/badpw.out"; then
     fail "the password was logged"
 fi
-ok "a wrong password is reported with host, db and user, and retried"
+ok "a wrong password is reported with host, db and user, retried, and /health shows it"
 
 # --- the right password, from a file ----------------------------------------
 printf 's3cretPW' >"$T/pw"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -141,6 +142,36 @@ find_by_name_and_scan(void **state)
     vg_registry_release(&r);
 }
 
+/* A module anyone could have replaced is refused before it is opened. */
+static void
+world_writable_refused(void **state)
+{
+    char dir[] = "/tmp/vg-ww-XXXXXX", copy[128], cmd[512], why[512];
+    struct vg_registry r;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(copy, sizeof(copy), "%s/out_tp.so", dir);
+    snprintf(cmd, sizeof(cmd), "cp %s/tp_good.so %s", TP_DIR, copy);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(vg_registry_init(&r, dir), 0);
+    assert_int_equal(chmod(copy, 0666), 0);
+    assert_int_equal(vg_registry_load_file(&r, copy, why, sizeof(why)),
+                     -EINVAL);
+    assert_string_equal(why, "out_tp.so: not loaded: the file is writable "
+                        "by everyone");
+    assert_int_equal(chmod(copy, 0644), 0);
+    assert_int_equal(chmod(dir, 0777), 0);
+    assert_int_equal(vg_registry_load_file(&r, copy, why, sizeof(why)),
+                     -EINVAL);
+    assert_non_null(strstr(why, "is writable by everyone"));
+    assert_int_equal(chmod(dir, 0755), 0);
+    assert_int_equal(vg_registry_load_file(&r, copy, why, sizeof(why)), 0);
+    vg_registry_release(&r);
+    unlink(copy);
+    rmdir(dir);
+}
+
 /* Every plugin the build made loads through the real loader, and its
  * option schema passes the core's checks. */
 static void
@@ -175,6 +206,7 @@ main(void)
         cmocka_unit_test(duplicate_plugin_refused),
         cmocka_unit_test(find_by_name_and_scan),
         cmocka_unit_test(every_built_plugin_loads),
+        cmocka_unit_test(world_writable_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
