@@ -6,7 +6,9 @@
 #                                   build/, start build/vigil (Ctrl-C stops)
 #   ./build.sh test                 install build and test deps (as root),
 #                                   build with -Werror and run `make check`,
-#                                   then again under ASan+UBSan; ends with
+#                                   then again under ASan+UBSan, then run
+#                                   each libFuzzer target for FUZZ_SECONDS
+#                                   (default 30; 0 skips); ends with
 #                                   "N passed, N failed"
 set -eu
 
@@ -17,7 +19,8 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config \
 libev-dev libltdl-dev libyaml-dev libssl-dev libpq-dev libcurl4-openssl-dev \
 libpcre2-dev zlib1g-dev"
-TEST_DEPS="libcmocka-dev python3 bsdutils procps openssl postgresql"
+TEST_DEPS="libcmocka-dev python3 bsdutils procps openssl postgresql \
+libsystemd-dev clang libclang-rt-14-dev curl"
 
 install_deps() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -72,6 +75,30 @@ check() {
     fi
 }
 
+# fuzz: every libFuzzer target for FUZZ_SECONDS under ASan+UBSan (clang);
+# each target counts as one test.
+fuzz() {
+    secs=${FUZZ_SECONDS:-30}
+    [ "$secs" != 0 ] || return 0
+    if ! command -v clang >/dev/null; then
+        echo "build.sh: clang not found: fuzz targets not run"
+        return 0
+    fi
+    build build-fuzz CC=clang --enable-fuzzing
+    rc=0
+    (cd build-fuzz && sh "$SRC/tests/fuzz/run.sh" TARGET_SECONDS="$secs") \
+        >build-fuzz/fuzz-run.log 2>&1 || rc=$?
+    cat build-fuzz/fuzz-run.log
+    line=$(sed -n 's/^run.sh: \([0-9]*\) targets run, \([0-9]*\) failed.*/\1 \2/p' \
+           build-fuzz/fuzz-run.log)
+    set -- $line
+    PASSED=$((PASSED + ${1:-0} - ${2:-0}))
+    FAILED=$((FAILED + ${2:-0}))
+    if [ "$rc" != 0 ] && [ "${2:-0}" = 0 ]; then
+        FAILED=$((FAILED + 1))
+    fi
+}
+
 cmd=${1:-run}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -84,10 +111,11 @@ test)
     install_deps $BUILD_DEPS $TEST_DEPS
     PASSED=0
     FAILED=0
-    build build --enable-werror
+    build build --enable-werror --with-systemd
     check build
     build build-asan --enable-werror --enable-sanitizers
     check build-asan
+    fuzz
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
     ;;

@@ -123,10 +123,8 @@ queue_error(struct conn *c, int status, const char *msg)
     vg_buf_release(&r.body);
 }
 
-/* Finds the end of the head: returns its length (with the blank line), or
- * 0 when incomplete. */
-static size_t
-head_length(const char *p, size_t len)
+size_t
+vg_http_head_length(const char *p, size_t len)
 {
     size_t i;
 
@@ -153,6 +151,79 @@ trim(char *s)
     return s;
 }
 
+int
+vg_http_parse_request(char *head, struct vg_http_request *req,
+                      size_t *body_len, int *close_after, const char **why)
+{
+    char *line, *save = NULL, *method, *target, *version, *q;
+    int nheaders = 0;
+
+    memset(req, 0, sizeof(*req));
+    *body_len = 0;
+    *close_after = 0;
+    line = strtok_r(head, "\n", &save);
+    method = line ? strtok_r(line, " ", &line) : NULL;
+    target = method ? strtok_r(NULL, " ", &line) : NULL;
+    version = target ? strtok_r(NULL, " \r", &line) : NULL;
+    if (!version || target[0] != '/') {
+        *why = "malformed request line";
+        return 400;
+    }
+    if (strncmp(version, "HTTP/1.", 7) != 0) {
+        *why = "only HTTP/1.x is spoken here";
+        return 505;
+    }
+    if (strcmp(version, "HTTP/1.0") == 0)
+        *close_after = 1;
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        char *colon, *name, *value;
+
+        if (line[0] == '\r' || line[0] == '\0')
+            break;
+        if (++nheaders > MAX_HEADERS) {
+            *why = "too many header fields";
+            return 431;
+        }
+        colon = strchr(line, ':');
+        if (!colon) {
+            *why = "malformed header field";
+            return 400;
+        }
+        *colon = '\0';
+        name = trim(line);
+        value = trim(colon + 1);
+        if (strcasecmp(name, "Content-Length") == 0) {
+            char *end;
+            unsigned long v = strtoul(value, &end, 10);
+
+            if (*end || !*value) {
+                *why = "bad Content-Length";
+                return 400;
+            }
+            if (v > MAX_BODY) {
+                *why = "request body too large";
+                return 413;
+            }
+            *body_len = v;
+        } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+            *why = "chunked request bodies are not accepted";
+            return 501;
+        } else if (strcasecmp(name, "Connection") == 0) {
+            if (strcasecmp(value, "close") == 0)
+                *close_after = 1;
+        } else if (strcasecmp(name, "Authorization") == 0) {
+            req->authorization = value;
+        }
+    }
+    req->method = method;
+    q = strchr(target, '?');
+    if (q)
+        *q++ = '\0';
+    req->path = target;
+    req->query = q ? q : "";
+    return 0;
+}
+
 /*
  * Parses and answers one request if a whole one is buffered.  Returns the
  * bytes it used, 0 when more are needed, or -1 after queueing an error
@@ -161,12 +232,12 @@ trim(char *s)
 static long
 handle_one(struct conn *c)
 {
-    char head[MAX_HEAD + 1], *line, *save = NULL, *method, *target, *version;
-    struct vg_http_request req = { 0 };
+    char head[MAX_HEAD + 1];
+    struct vg_http_request req;
     struct vg_http_response resp = { .status = 200 };
-    size_t hlen = head_length(c->in, c->in_len), body_len = 0;
-    int nheaders = 0, is_head;
-    char *q;
+    size_t hlen = vg_http_head_length(c->in, c->in_len), body_len;
+    const char *why = NULL;
+    int status, close_after;
 
     if (!hlen) {
         if (c->in_len >= MAX_HEAD) {
@@ -181,74 +252,23 @@ handle_one(struct conn *c)
     }
     memcpy(head, c->in, hlen);
     head[hlen] = '\0';
-    line = strtok_r(head, "\n", &save);
-    method = line ? strtok_r(line, " ", &line) : NULL;
-    target = method ? strtok_r(NULL, " ", &line) : NULL;
-    version = target ? strtok_r(NULL, " \r", &line) : NULL;
-    if (!version || target[0] != '/') {
-        queue_error(c, 400, "malformed request line");
+    status = vg_http_parse_request(head, &req, &body_len, &close_after,
+                                   &why);
+    if (status) {
+        queue_error(c, status, why);
         return -1;
-    }
-    if (strncmp(version, "HTTP/1.", 7) != 0) {
-        queue_error(c, 505, "only HTTP/1.x is spoken here");
-        return -1;
-    }
-    if (strcmp(version, "HTTP/1.0") == 0)
-        c->close_after = 1;
-    while ((line = strtok_r(NULL, "\n", &save))) {
-        char *colon, *name, *value;
-
-        if (line[0] == '\r' || line[0] == '\0')
-            break;
-        if (++nheaders > MAX_HEADERS) {
-            queue_error(c, 431, "too many header fields");
-            return -1;
-        }
-        colon = strchr(line, ':');
-        if (!colon) {
-            queue_error(c, 400, "malformed header field");
-            return -1;
-        }
-        *colon = '\0';
-        name = trim(line);
-        value = trim(colon + 1);
-        if (strcasecmp(name, "Content-Length") == 0) {
-            char *end;
-            unsigned long v = strtoul(value, &end, 10);
-
-            if (*end || !*value) {
-                queue_error(c, 400, "bad Content-Length");
-                return -1;
-            }
-            if (v > MAX_BODY) {
-                queue_error(c, 413, "request body too large");
-                return -1;
-            }
-            body_len = v;
-        } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
-            queue_error(c, 501, "chunked request bodies are not accepted");
-            return -1;
-        } else if (strcasecmp(name, "Connection") == 0) {
-            if (strcasecmp(value, "close") == 0)
-                c->close_after = 1;
-        } else if (strcasecmp(name, "Authorization") == 0) {
-            req.authorization = value;
-        }
     }
     if (c->in_len < hlen + body_len)
         return 0;               /* the body is still coming */
-    req.method = method;
-    q = strchr(target, '?');
-    if (q)
-        *q++ = '\0';
-    req.path = target;
-    req.query = q ? q : "";
+    /* Only now: set while the body was still coming, it would stop
+     * conn_process from ever reading the rest of this request. */
+    if (close_after)
+        c->close_after = 1;
     req.body = c->in + hlen;
     req.body_len = body_len;
-    is_head = strcmp(method, "HEAD") == 0;
     vg_buf_init(&resp.body);
     c->srv->handler(c->srv->arg, &req, &resp);
-    queue_response(c, &resp, is_head);
+    queue_response(c, &resp, strcmp(req.method, "HEAD") == 0);
     vg_buf_release(&resp.body);
     return (long)(hlen + body_len);
 }

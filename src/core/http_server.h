@@ -43,6 +43,23 @@ int  vg_http_server_start(struct vg_http_server **out, struct ev_loop *loop,
                           void *arg, char *why, size_t whylen);
 void vg_http_server_stop(struct vg_http_server *s);   /* NULL is a no-op */
 
+/* The length of the request head at p (up to and including the blank line
+ * that ends it, "\n\n" or "\r\n\r\n"), or 0 when it is not complete. */
+size_t vg_http_head_length(const char *p, size_t len);
+
+/*
+ * Parses a request head in place: head is the NUL-terminated text that
+ * vg_http_head_length measured (a NUL byte inside it ends it early).  On
+ * success returns 0 and fills req (method, path, query, authorization;
+ * pointers into head, body left empty), *body_len (Content-Length, 0
+ * without one) and *close_after (HTTP/1.0 or "Connection: close").
+ * Otherwise returns the HTTP status to answer (400, 413, 431, 501, 505)
+ * with *why set to a static message.
+ */
+int  vg_http_parse_request(char *head, struct vg_http_request *req,
+                           size_t *body_len, int *close_after,
+                           const char **why);
+
 /* 1 when `listen` names a loopback address. */
 int  vg_http_listen_is_loopback(const char *listen);
 

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "notify.h"
 #include "loader.h"
 #include "log.h"
 #include "options.h"
@@ -52,15 +53,17 @@ on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
     (void)loop;
     (void)revents;
     vg_core_log(VG_LOG_INFO, "received %s", strsignal(w->signum));
+    vg_notify_stopping();
     vg_engine_shutdown(w->data);
 }
 
 static void
 on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
-    (void)loop;
     (void)revents;
+    vg_notify_reloading();
     vg_engine_reload(w->data, NULL);
+    vg_notify_ready(loop);
 }
 
 enum list_format {
@@ -226,6 +229,8 @@ main(int argc, char **argv)
         case 'V':
             printf("vigil %s (plugin ABI %d)\n", PACKAGE_VERSION,
                    VG_PLUGIN_ABI);
+            if (*vg_notify_feature())
+                printf("built with: %s\n", vg_notify_feature());
             return 0;
         default:
             usage(stderr);
@@ -290,7 +295,9 @@ main(int argc, char **argv)
     ev_signal_start(loop, &sigterm);
     ev_signal_start(loop, &sighup);
 
+    vg_notify_ready(loop);
     ev_run(loop, 0);
+    vg_notify_stop_watchdog(loop);
 
     rc = vg_engine_exit_code(eng);
     vg_engine_free(eng);

@@ -174,6 +174,10 @@ parse_time(const char *s, int64_t *ns)
         tm.tm_min = mi;
         tm.tm_sec = sec;
         secs = (int64_t)timegm(&tm) - zh * 3600 - zm * 60;
+        /* ns since the epoch end in 2262: later years would overflow */
+        if (secs < INT64_MIN / VG_SECOND + 1 ||
+            secs > INT64_MAX / VG_SECOND - 1)
+            return -EINVAL;
         *ns = secs * VG_SECOND + frac;
         return 0;
     } else {
@@ -187,6 +191,10 @@ parse_time(const char *s, int64_t *ns)
             return -EINVAL;
         if (*end == '.') {
             v = strtod(end, &end);
+            /* strtod takes an exponent: ".5e400" is infinite, ".9e10"
+             * overflows the sum below; a fraction is below one second. */
+            if (!(v >= 0 && v < 1))
+                return -EINVAL;
             frac = (int64_t)(v * 1e9 + 0.5);
         }
         while (*end == ' ')
