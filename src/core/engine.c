@@ -41,7 +41,19 @@ struct agent_conf {
     char    *group;
     char    *http_listen;               /* status server, NULL: off    */
     char    *http_token;
+    char    *http_cert;                 /* TLS for the status server   */
+    char    *http_key;
     int64_t  health_max_failing;        /* ns */
+};
+
+static const struct vg_option http_tls_options[] = {
+    { .name = "cert_file", .type = VG_OPT_STR,
+      .offset = offsetof(struct agent_conf, http_cert),
+      .help = "server certificate chain (PEM); re-read on reload" },
+    { .name = "key_file", .type = VG_OPT_STR,
+      .offset = offsetof(struct agent_conf, http_key),
+      .help = "server private key (PEM)" },
+    { 0 }
 };
 
 static const struct vg_option http_options[] = {
@@ -51,6 +63,8 @@ static const struct vg_option http_options[] = {
     { .name = "token", .type = VG_OPT_STR, .flags = VG_OPT_SECRET,
       .offset = offsetof(struct agent_conf, http_token),
       .help = "bearer token the status API requires (needed off loopback)" },
+    { .name = "tls", .type = VG_OPT_OBJECT, .sub = http_tls_options,
+      .help = "serve HTTPS (TLS 1.2 or later)" },
     { 0 }
 };
 
@@ -681,6 +695,10 @@ gen_build(struct vg_engine *eng, struct vg_errors *err)
     vg_options_apply(agent_options, vg_node_get(root, "agent")
                      ? vg_node_get(root, "agent") : &agent_empty,
                      &g->agent, "agent", NULL, err);
+    if (!g->agent.http_cert != !g->agent.http_key)
+        vg_errors_add(err, vg_node_get(vg_node_get(vg_node_get(root, "agent"),
+                                                   "http"), "tls"),
+                      "agent: http.tls needs both cert_file and key_file");
     g->literal_secrets += vg_options_literal_secrets(agent_options,
                                                      vg_node_get(root, "agent"));
     if (g->agent.http_listen && !vg_http_listen_is_loopback(g->agent.http_listen)
@@ -1338,7 +1356,8 @@ apply_status(struct vg_engine *eng, const struct vg_gen *g,
 {
     char why[256];
     int rc = vg_status_apply(&eng->status, eng, eng->loop,
-                             g->agent.http_listen, g->agent.http_token, why,
+                             g->agent.http_listen, g->agent.http_token,
+                             g->agent.http_cert, g->agent.http_key, why,
                              sizeof(why));
 
     if (rc == 0)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "http_server.h"
+#include "tls_server.h"
 #include "log.h"
 
 #define MAX_HEAD         8192
@@ -37,6 +38,7 @@ struct conn {
     struct vg_buf          out;
     size_t                 out_off;
     int                    close_after;
+    struct vg_tls_conn    *tls;         /* NULL: plain HTTP */
     struct conn           *next;
 };
 
@@ -48,6 +50,8 @@ struct vg_http_server {
     void            *arg;
     struct conn     *conns;
     unsigned         nconns;
+    const struct vg_tls_ops *tls_ops;
+    struct vg_tls_ctx *tls;             /* NULL: plain HTTP */
 };
 
 static const char *
@@ -79,6 +83,8 @@ conn_free(struct conn *c)
 
     ev_io_stop(s->loop, &c->io);
     ev_timer_stop(s->loop, &c->timer);
+    if (c->tls)
+        s->tls_ops->conn_free(c->tls);
     close(c->fd);
     for (pp = &s->conns; *pp; pp = &(*pp)->next) {
         if (*pp == c) {
@@ -273,24 +279,61 @@ handle_one(struct conn *c)
     return (long)(hlen + body_len);
 }
 
+/* Waits for the socket to become readable or writable. */
 static void
-conn_flush(struct conn *c)
+conn_wait(struct conn *c, int events)
 {
     struct ev_loop *loop = c->srv->loop;
 
-    while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off,
-                         c->out.len - c->out_off, MSG_NOSIGNAL);
+    ev_io_stop(loop, &c->io);
+    ev_io_set(&c->io, c->fd, events);
+    ev_io_start(loop, &c->io);
+}
 
-        if (n < 0 && errno == EINTR)
+/* send(2) or its TLS counterpart; -EAGAIN sets *want_write. */
+static ssize_t
+conn_send(struct conn *c, const void *p, size_t len, int *want_write)
+{
+    ssize_t n;
+
+    if (c->tls)
+        return c->srv->tls_ops->write(c->tls, p, len, want_write);
+    n = send(c->fd, p, len, MSG_NOSIGNAL);
+    *want_write = 1;
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return n;
+}
+
+static ssize_t
+conn_recv(struct conn *c, void *p, size_t len, int *want_write)
+{
+    ssize_t n;
+
+    if (c->tls)
+        return c->srv->tls_ops->read(c->tls, p, len, want_write);
+    n = recv(c->fd, p, len, 0);
+    *want_write = 0;
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return n;
+}
+
+static void
+conn_flush(struct conn *c)
+{
+    while (c->out_off < c->out.len) {
+        int want_write;
+        ssize_t n = conn_send(c, c->out.data + c->out_off,
+                              c->out.len - c->out_off, &want_write);
+
+        if (n == -EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            ev_io_stop(loop, &c->io);
-            ev_io_set(&c->io, c->fd, EV_WRITE);
-            ev_io_start(loop, &c->io);
+        if (n == -EAGAIN) {
+            conn_wait(c, want_write ? EV_WRITE : EV_READ);
             return;
         }
-        if (n < 0) {
+        if (n <= 0) {
             conn_free(c);
             return;
         }
@@ -302,9 +345,7 @@ conn_flush(struct conn *c)
         conn_free(c);
         return;
     }
-    ev_io_stop(loop, &c->io);
-    ev_io_set(&c->io, c->fd, EV_READ);
-    ev_io_start(loop, &c->io);
+    conn_wait(c, EV_READ);
 }
 
 static void
@@ -321,20 +362,27 @@ conn_process(struct conn *c)
         conn_flush(c);
 }
 
+/* With TLS a write may wait for readability and a read for writability,
+ * so the event says only "try again": pending output first, then input. */
 static void
 on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct conn *c = w->data;
+    int want_write;
     ssize_t n;
 
     (void)loop;
-    if (revents & EV_WRITE) {
+    (void)revents;
+    if (c->out.len) {
         conn_flush(c);
         return;
     }
-    n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    n = conn_recv(c, c->in + c->in_len, sizeof(c->in) - c->in_len,
+                  &want_write);
+    if (n == -EAGAIN || n == -EINTR) {
+        conn_wait(c, want_write ? EV_WRITE : EV_READ);
         return;
+    }
     if (n <= 0) {
         conn_free(c);
         return;
@@ -377,6 +425,13 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
         c = vg_xcalloc(1, sizeof(*c));
         c->srv = s;
         c->fd = fd;
+        if (s->tls && !(c->tls = s->tls_ops->conn_new(s->tls, fd))) {
+            vg_core_log(VG_LOG_WARN, "status server: cannot start TLS on a "
+                        "new connection");
+            close(fd);
+            free(c);
+            continue;
+        }
         vg_buf_init(&c->out);
         ev_io_init(&c->io, on_conn_io, fd, EV_READ);
         c->io.data = c;
@@ -479,12 +534,24 @@ vg_http_server_start(struct vg_http_server **out, struct ev_loop *loop,
 }
 
 void
+vg_http_server_set_tls(struct vg_http_server *s,
+                       const struct vg_tls_ops *ops, struct vg_tls_ctx *tls)
+{
+    if (s->tls)
+        s->tls_ops->ctx_free(s->tls);
+    s->tls_ops = ops;
+    s->tls = tls;
+}
+
+void
 vg_http_server_stop(struct vg_http_server *s)
 {
     if (!s)
         return;
     while (s->conns)
         conn_free(s->conns);
+    if (s->tls)
+        s->tls_ops->ctx_free(s->tls);
     ev_io_stop(s->loop, &s->accept_io);
     close(s->fd);
     free(s);

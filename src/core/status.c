@@ -25,6 +25,7 @@
 #include "output_queue.h"
 #include "status.h"
 #include "status_page.h"
+#include "tls_server.h"
 #include "util.h"
 
 #define HISTORY_POINTS   90             /* 15 minutes ...    */
@@ -908,12 +909,21 @@ on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 int
 vg_status_apply(struct vg_status **stp, struct vg_engine *eng,
                 struct ev_loop *loop, const char *listen, const char *token,
-                char *why, size_t whylen)
+                const char *cert_file, const char *key_file, char *why,
+                size_t whylen)
 {
     struct vg_status *st = *stp;
     struct vg_http_server *srv = NULL;
+    const struct vg_tls_ops *ops = NULL;
+    struct vg_tls_ctx *tls = NULL;
     int rc;
 
+    if (listen && cert_file && key_file) {
+        if (!(ops = vg_tls_load(why, whylen)))
+            return -ENOENT;
+        if ((rc = ops->ctx_new(&tls, cert_file, key_file, why, whylen)) < 0)
+            return rc;
+    }
     if (!listen) {
         vg_status_free(st);
         *stp = NULL;
@@ -933,6 +943,8 @@ vg_status_apply(struct vg_status **stp, struct vg_engine *eng,
         rc = vg_http_server_start(&srv, loop, listen, handle, st, why,
                                   whylen);
         if (rc < 0) {
+            if (tls)
+                ops->ctx_free(tls);
             if (!st->srv) {
                 vg_status_free(st);
                 *stp = NULL;
@@ -943,8 +955,10 @@ vg_status_apply(struct vg_status **stp, struct vg_engine *eng,
         st->srv = srv;
         free(st->listen);
         st->listen = vg_xstrdup(listen);
-        vg_core_log(VG_LOG_INFO, "status server on http://%s/", listen);
+        vg_core_log(VG_LOG_INFO, "status server on %s://%s/",
+                    tls ? "https" : "http", listen);
     }
+    vg_http_server_set_tls(st->srv, ops, tls);
     free(st->token);
     st->token = token ? vg_xstrdup(token) : NULL;
     return 0;

@@ -16,13 +16,16 @@ struct vg_batch;
 struct vg_status;
 
 /*
- * Starts, moves or stops the status server: listen NULL stops it.  The
- * old server keeps running when the new one cannot start.  0, or a
+ * Starts, moves or stops the status server: listen NULL stops it.  With
+ * cert_file and key_file it serves HTTPS, the files read again at every
+ * apply (a reload).  The old server keeps running when the new one
+ * cannot start.  0, or a
  * negative errno with a message in why.
  */
 int  vg_status_apply(struct vg_status **st, struct vg_engine *eng,
                      struct ev_loop *loop, const char *listen,
-                     const char *token, char *why, size_t whylen);
+                     const char *token, const char *cert_file,
+                     const char *key_file, char *why, size_t whylen);
 void vg_status_free(struct vg_status *st);          /* NULL is a no-op */
 
 /* Appends the self metrics to b as metric events stamped `now` (ns). */
