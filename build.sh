@@ -20,7 +20,7 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config \
 libev-dev libltdl-dev libyaml-dev libssl-dev libpq-dev libcurl4-openssl-dev \
 libpcre2-dev zlib1g-dev"
 TEST_DEPS="libcmocka-dev python3 bsdutils procps openssl postgresql \
-libsystemd-dev clang libclang-rt-14-dev curl"
+libsystemd-dev clang libclang-rt-14-dev curl cppcheck"
 
 install_deps() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -237,13 +237,15 @@ vg_registry_load_file(struct vg_registry *r, const char *path, char *why,
     }
     if (d->abi != VG_PLUGIN_ABI) {
         snprintf(reason, sizeof(reason), "%s: plugin ABI %u, this vigil "
-                 "speaks %u", base_name(path), d->abi, VG_PLUGIN_ABI);
+                 "speaks %u", base_name(path), (unsigned)d->abi,
+                 (unsigned)VG_PLUGIN_ABI);
         goto refused_close;
     }
     if (d->size < MIN_DESC_SIZE) {
         snprintf(reason, sizeof(reason), "%s: plugin descriptor of %u "
                  "bytes, ABI %u needs at least %zu", base_name(path),
-                 d->size, VG_PLUGIN_ABI, (size_t)MIN_DESC_SIZE);
+                 (unsigned)d->size, (unsigned)VG_PLUGIN_ABI,
+                 (size_t)MIN_DESC_SIZE);
         goto refused_close;
     }
     m = vg_xcalloc(1, sizeof(*m));

@@ -31,7 +31,7 @@ struct vg_oq_conf {
 typedef void (*vg_oq_idle_fn)(struct vg_oq *q, void *arg);
 
 /* 0, or a negative errno when the disk buffer cannot be opened (logged). */
-int  vg_oq_new(struct vg_oq **q, struct vg_instance *out,
+int  vg_oq_new(struct vg_oq **out, struct vg_instance *inst,
                struct ev_loop *loop, const struct vg_oq_conf *conf);
 /* Drops what is still queued (counted and logged); call it after the
  * output's destroy, which abandons a flush still in flight. */

@@ -373,7 +373,7 @@ static const struct sys_sample *
 find2(const struct sys_sink *s, const char *name, const char *k1,
       const char *v1, const char *k2, const char *v2)
 {
-    return sys_sink_find(s, name, k1, v1, k2, v2, NULL);
+    return sys_sink_find(s, name, k1, v1, k2, v2, SYS_END);
 }
 
 static void
@@ -386,22 +386,22 @@ test_fixture_cpu_times_and_counters(void **state)
     sys_collect(&f->c, &f->s, 1);
     /* cpu total line: sum over 4 cpus of 1000*(i+1) + i = 10006 ticks */
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.cpu.time", "cpu.mode", "user", NULL)),
+                       "system.cpu.time", "cpu.mode", "user", SYS_END)),
                        10006.0 / hz, 1e-9);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.cpu.time", "cpu.mode", "idle", NULL)),
+                       "system.cpu.time", "cpu.mode", "idle", SYS_END)),
                        (50000.0 * 4 + 11 * 6) / hz, 1e-9);
     assert_int_equal(sys_sink_count(&f->s, "system.cpu.time"), 8);
     assert_null(sys_sink_find(&f->s, "system.cpu.time", "cpu.mode", "guest",
-                              NULL));
+                              SYS_END));
     /* per cpu is off by default, and the first interval has no
      * utilisation */
-    assert_null(sys_sink_find(&f->s, "system.cpu.time", "cpu", "0", NULL));
+    assert_null(sys_sink_find(&f->s, "system.cpu.time", "cpu", "0", SYS_END));
     assert_int_equal(sys_sink_count(&f->s, "system.cpu.utilization"), 0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.cpu.context_switches", NULL)), 98765432, 0);
+                       "system.cpu.context_switches", SYS_END)), 98765432, 0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.processes.created", NULL)), 424242, 0);
+                       "system.processes.created", SYS_END)), 424242, 0);
     fx_free(f);
 }
 
@@ -416,7 +416,7 @@ test_fixture_cpu_per_cpu(void **state)
     assert_int_equal(sys_sink_count(&f->s, "system.cpu.time"), 8 + 8 * 8);
     assert_non_null(find2(&f->s, "system.cpu.time", "cpu", "7", "cpu.mode",
                           "steal"));
-    assert_null(sys_sink_find(&f->s, "system.cpu.time", "cpu", "8", NULL));
+    assert_null(sys_sink_find(&f->s, "system.cpu.time", "cpu", "8", SYS_END));
     fx_free(f);
 }
 
@@ -429,7 +429,7 @@ test_fixture_old_kernel_fewer_fields(void **state)
     (void)state;
     sys_collect(&f->c, &f->s, 1);
     /* no MemAvailable before 3.14: free + buffers + cached */
-    m = sys_sink_find(&f->s, "system.memory.linux.available", NULL);
+    m = sys_sink_find(&f->s, "system.memory.linux.available", SYS_END);
     assert_float_equal(value_of(&f->s, m), (300000.0 + 100000 + 700000) * 1024,
                        0);
     /* no SReclaimable/SUnreclaim: no slab series */
@@ -448,9 +448,9 @@ test_fixture_old_kernel_fewer_fields(void **state)
                        "network.io.direction", "receive")), 4294967000.0, 0);
     /* a 2.4-style partition line with four fields is skipped */
     assert_null(sys_sink_find(&f->s, "system.disk.io", "system.device",
-                              "sda3", NULL));
+                              "sda3", SYS_END));
     assert_non_null(sys_sink_find(&f->s, "system.disk.io", "system.device",
-                                  "sda", NULL));
+                                  "sda", SYS_END));
     /* no tcp6 (IPv6 off): tcp alone counts */
     assert_float_equal(value_of(&f->s, find2(&f->s,
                        "system.network.connections", "network.transport",
@@ -458,10 +458,10 @@ test_fixture_old_kernel_fewer_fields(void **state)
     /* old snmp without InCsumErrors etc. */
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                        "system.network.udp.errors", "error.type",
-                       "send_buffer", NULL)), 6, 0);
+                       "send_buffer", SYS_END)), 6, 0);
     assert_int_equal(sys_sink_count(&f->s, "system.cpu.logical.count"), 1);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.cpu.logical.count", NULL)), 2, 0);
+                       "system.cpu.logical.count", SYS_END)), 2, 0);
     fx_free(f);
 }
 
@@ -474,28 +474,28 @@ test_fixture_memory_states_add_up(void **state)
     (void)state;
     sys_collect(&f->c, &f->s, 1);
     total = value_of(&f->s, sys_sink_find(&f->s, "system.memory.limit",
-                                          NULL));
+                                          SYS_END));
     assert_float_equal(total, 8041216.0 * 1024, 0);
     sum = total_of(&f->s, "system.memory.usage", NULL, NULL);
     assert_float_equal(sum, total, 0);
     /* cached includes reclaimable slab, as free(1) shows it */
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                        "system.memory.usage", "system.memory.state", "cached",
-                       NULL)), (3980000.0 + 300000) * 1024, 0);
+                       SYS_END)), (3980000.0 + 300000) * 1024, 0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                        "system.memory.usage", "system.memory.state", "used",
-                       NULL)),
+                       SYS_END)),
                        (8041216.0 - 812340 - 234560 - 3980000 - 300000) * 1024,
                        0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                        "system.memory.linux.slab.usage",
-                       "linux.memory.slab.state", "unreclaimable", NULL)),
+                       "linux.memory.slab.state", "unreclaimable", SYS_END)),
                        120000.0 * 1024, 0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                        "system.paging.usage", "system.paging.state", "used",
-                       NULL)), 100000.0 * 1024, 0);
+                       SYS_END)), 100000.0 * 1024, 0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.memory.utilization", NULL)),
+                       "system.memory.utilization", SYS_END)),
                        (8041216.0 - 812340 - 234560 - 3980000 - 300000) /
                        8041216.0, 1e-12);
     fx_free(f);
@@ -509,7 +509,7 @@ test_fixture_load_and_pressure(void **state)
     (void)state;
     sys_collect(&f->c, &f->s, 1);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.cpu.load_average.15m", NULL)), 0.59, 1e-12);
+                       "system.cpu.load_average.15m", SYS_END)), 0.59, 1e-12);
     /* 5.10 has no "full" line for cpu (5.13 added it) */
     assert_non_null(find2(&f->s, "system.pressure.avg10",
                           "system.pressure.resource", "cpu",
@@ -551,11 +551,11 @@ test_fixture_disk_layouts_and_filter(void **state)
         sys_collect(&f->c, &f->s, 1);
         /* loop* and ram* are excluded by default; partitions are kept */
         assert_null(sys_sink_find(&f->s, "system.disk.io", "system.device",
-                                  "loop0", NULL));
+                                  "loop0", SYS_END));
         assert_null(sys_sink_find(&f->s, "system.disk.io", "system.device",
-                                  "ram0", NULL));
+                                  "ram0", SYS_END));
         assert_non_null(sys_sink_find(&f->s, "system.disk.io",
-                                      "system.device", "sda1", NULL));
+                                      "system.device", "sda1", SYS_END));
         /* sda is row 3: 24000 read and 48000 written sectors of 512 */
         assert_float_equal(value_of(&f->s, find2(&f->s, "system.disk.io",
                            "system.device", "sda", "disk.io.direction",
@@ -571,13 +571,13 @@ test_fixture_disk_layouts_and_filter(void **state)
                            "sda", "disk.io.direction", "read")), 1.5, 1e-12);
         assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                            "system.disk.io_time", "system.device", "sda",
-                           NULL)), 4.5, 1e-12);
+                           SYS_END)), 4.5, 1e-12);
         assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                            "system.disk.weighted_io_time", "system.device",
-                           "sda", NULL)), 4.8, 1e-12);
+                           "sda", SYS_END)), 4.8, 1e-12);
         assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                            "system.disk.pending_operations", "system.device",
-                           "sda", NULL)), 2, 0);
+                           "sda", SYS_END)), 2, 0);
         assert_int_equal(sys_sink_count(&f->s, "system.disk.io_time"), 6);
         fx_free(f);
     }
@@ -594,9 +594,9 @@ test_fixture_disk_include_glob(void **state)
     sys_collect(&f->c, &f->s, 1);
     assert_int_equal(sys_sink_count(&f->s, "system.disk.io_time"), 2);
     assert_non_null(sys_sink_find(&f->s, "system.disk.io_time",
-                                  "system.device", "sda", NULL));
+                                  "system.device", "sda", SYS_END));
     assert_non_null(sys_sink_find(&f->s, "system.disk.io_time",
-                                  "system.device", "nvme0n1", NULL));
+                                  "system.device", "nvme0n1", SYS_END));
     fx_free(f);
 }
 
@@ -608,7 +608,7 @@ test_fixture_network(void **state)
     (void)state;
     sys_collect(&f->c, &f->s, 1);
     assert_null(sys_sink_find(&f->s, "system.network.io",
-                              "network.interface.name", "lo", NULL));
+                              "network.interface.name", "lo", SYS_END));
     assert_float_equal(value_of(&f->s, find2(&f->s, "system.network.io",
                        "network.interface.name", "eth0",
                        "network.io.direction", "transmit")), 123456789, 0);
@@ -637,13 +637,13 @@ test_fixture_network(void **state)
     assert_int_equal(sys_sink_count(&f->s, "system.network.connections"), 11);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                        "system.network.udp.errors", "error.type", "receive",
-                       NULL)), 34, 0);
+                       SYS_END)), 34, 0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                        "system.network.udp.errors", "error.type", "no_port",
-                       NULL)), 12, 0);
+                       SYS_END)), 12, 0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                        "system.network.udp.errors", "error.type",
-                       "receive_buffer", NULL)), 56, 0);
+                       "receive_buffer", SYS_END)), 56, 0);
     fx_free(f);
 
     /* lo comes back once the default exclude is emptied */
@@ -651,7 +651,7 @@ test_fixture_network(void **state)
     f->t.conf.net_exclude.n = 0;
     sys_collect(&f->c, &f->s, 1);
     assert_non_null(sys_sink_find(&f->s, "system.network.io",
-                                  "network.interface.name", "lo", NULL));
+                                  "network.interface.name", "lo", SYS_END));
     fx_free(f);
 }
 
@@ -663,7 +663,7 @@ test_fixture_processes_and_host(void **state)
     (void)state;
     sys_collect(&f->c, &f->s, 1);
 #define STATE(st) value_of(&f->s, sys_sink_find(&f->s, \
-        "system.processes.count", "system.process.status", st, NULL))
+        "system.processes.count", "system.process.status", st, SYS_END))
     assert_float_equal(STATE("running"), 1, 0);
     assert_float_equal(STATE("sleeping"), 2, 0);
     assert_float_equal(STATE("idle"), 1, 0);
@@ -673,18 +673,18 @@ test_fixture_processes_and_host(void **state)
     assert_float_equal(STATE("other"), 0, 0);
 #undef STATE
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.thread.count", NULL)), 11, 0);
+                       "system.thread.count", SYS_END)), 11, 0);
     assert_int_equal(sys_sink_count(&f->s, "process.memory.usage"), 0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s, "system.uptime",
-                       NULL)), 86400.12, 1e-9);
+                       SYS_END)), 86400.12, 1e-9);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.boot_time", NULL)), 1700000000, 0);
+                       "system.boot_time", SYS_END)), 1700000000, 0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.cpu.logical.count", NULL)), 4, 0);
+                       "system.cpu.logical.count", SYS_END)), 4, 0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.file_descriptor.count", NULL)), 2048, 0);
+                       "system.file_descriptor.count", SYS_END)), 2048, 0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.file_descriptor.limit", NULL)),
+                       "system.file_descriptor.limit", SYS_END)),
                        9223372036854775807.0, 0);
     /* reported once, by host */
     assert_int_equal(sys_sink_count(&f->s, "system.file_descriptor.count"),
@@ -712,7 +712,7 @@ test_fixture_filesystem_mounts(void **state)
     assert_int_equal(sys_sink_count(&f->s, "system.filesystem.utilization"),
                      3);
     m = sys_sink_find(&f->s, "system.filesystem.utilization",
-                      "system.filesystem.mountpoint", "/mnt/my disk", NULL);
+                      "system.filesystem.mountpoint", "/mnt/my disk", SYS_END);
     assert_non_null(m);
     assert_string_equal(sys_sample_label(&f->s, m, "system.device"),
                         "/dev/sdb1");
@@ -723,7 +723,7 @@ test_fixture_filesystem_mounts(void **state)
                           "system.filesystem.mountpoint", "/home",
                           "system.filesystem.state", "reserved"));
     assert_null(sys_sink_find(&f->s, "system.filesystem.usage",
-                              "system.filesystem.mountpoint", "/proc", NULL));
+                              "system.filesystem.mountpoint", "/proc", SYS_END));
     fx_free(f);
 }
 
@@ -766,38 +766,38 @@ test_cpu_utilization_from_deltas(void **state)
     /* +60 user, +30 idle, +10 iowait: 60 % busy */
     write_stat(dir, 160, 830, 110, 100);
     sys_collect(&f->c, &f->s, 2);
-    m = sys_sink_find(&f->s, "system.cpu.utilization", NULL);
+    m = sys_sink_find(&f->s, "system.cpu.utilization", SYS_END);
     assert_non_null(m);
     assert_int_equal(m->nlabels, 0);
     assert_float_equal(m->value, 0.6, 1e-12);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.cpu.utilization", "cpu", "0", NULL)), 0.6,
+                       "system.cpu.utilization", "cpu", "0", SYS_END)), 0.6,
                        1e-12);
     /* cpu1 came online this interval: nothing for it yet */
     assert_null(sys_sink_find(&f->s, "system.cpu.utilization", "cpu", "1",
-                              NULL));
+                              SYS_END));
 
     /* counters went backwards: the interval is skipped, not negative */
     write_stat(dir, 10, 20, 0, 200);
     sys_collect(&f->c, &f->s, 3);
     assert_int_equal(sys_sink_count(&f->s, "system.cpu.utilization"), 1);
     assert_null(sys_sink_find(&f->s, "system.cpu.utilization", "cpu", "0",
-                              NULL));
+                              SYS_END));
     /* cpu1 only idled: measured, and 0 */
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.cpu.utilization", "cpu", "1", NULL)), 0.0, 0);
+                       "system.cpu.utilization", "cpu", "1", SYS_END)), 0.0, 0);
 
     /* and the next one is measured from the reset values */
     write_stat(dir, 30, 100, 0, 300);
     sys_collect(&f->c, &f->s, 4);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.cpu.utilization", "cpu", "0", NULL)), 0.2,
+                       "system.cpu.utilization", "cpu", "0", SYS_END)), 0.2,
                        1e-12);
 
     /* no tick at all: no figure rather than 0/0 */
     sys_collect(&f->c, &f->s, 5);
     assert_null(sys_sink_find(&f->s, "system.cpu.utilization", "cpu", "0",
-                              NULL));
+                              SYS_END));
     fx_free(f);
     rm_tree(dir);
 }
@@ -836,14 +836,14 @@ test_processes_top_by_cpu_and_rss(void **state)
     assert_int_equal(sys_sink_count(&f->s, "process.cpu.utilization"), 0);
     assert_int_equal(sys_sink_count(&f->s, "process.memory.usage"), 2);
     m = sys_sink_find(&f->s, "process.memory.usage", "process.pid", "17",
-                      NULL);
+                      SYS_END);
     assert_non_null(m);
     assert_float_equal(m->value, 5000.0 * sysconf(_SC_PAGESIZE), 0);
     assert_string_equal(sys_sample_label(&f->s, m,
                         "process.executable.name"), "big");
     assert_non_null(sys_sample_label(&f->s, m, "process.owner"));
     assert_non_null(sys_sink_find(&f->s, "process.memory.usage",
-                                  "process.pid", "231", NULL));
+                                  "process.pid", "231", SYS_END));
 
     /* 2 s later: busy used 1 s of cpu, small 0.5 s; pid 17 was replaced
      * by a new process (another start time) that must not count the old
@@ -855,12 +855,12 @@ test_processes_top_by_cpu_and_rss(void **state)
     assert_int_equal(sys_sink_count(&f->s, "process.cpu.utilization"), 2);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                        "process.cpu.utilization", "process.pid", "230",
-                       NULL)), 0.5 / (double)ncpu, 1e-9);
+                       SYS_END)), 0.5 / (double)ncpu, 1e-9);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
                        "process.cpu.utilization", "process.pid", "5",
-                       NULL)), 0.25 / (double)ncpu, 1e-9);
+                       SYS_END)), 0.25 / (double)ncpu, 1e-9);
     assert_null(sys_sink_find(&f->s, "process.cpu.utilization",
-                              "process.pid", "17", NULL));
+                              "process.pid", "17", SYS_END));
     fx_free(f);
     rm_tree(dir);
 }
@@ -893,14 +893,14 @@ test_real_proc_agrees_with_kernel(void **state)
 
     (void)state;
     sys_collect(&f->c, &f->s, 1);
-    m = sys_sink_find(&f->s, "system.memory.limit", NULL);
+    m = sys_sink_find(&f->s, "system.memory.limit", SYS_END);
     assert_float_equal(value_of(&f->s, m), (double)meminfo_total_kb() * 1024,
                        0);
     assert_float_equal(value_of(&f->s, sys_sink_find(&f->s,
-                       "system.cpu.logical.count", NULL)),
+                       "system.cpu.logical.count", SYS_END)),
                        (double)sysconf(_SC_NPROCESSORS_ONLN), 0);
     assert_true(sys_sink_count(&f->s, "system.cpu.time") >= 4);
-    assert_true(value_of(&f->s, sys_sink_find(&f->s, "system.uptime", NULL))
+    assert_true(value_of(&f->s, sys_sink_find(&f->s, "system.uptime", SYS_END))
                 > 0);
     assert_true(total_of(&f->s, "system.processes.count", NULL, NULL) >= 1);
 
@@ -932,7 +932,7 @@ test_real_proc_agrees_with_kernel(void **state)
             continue;
         if (sys_sink_find(&f->s, "system.filesystem.utilization",
                           "system.filesystem.mountpoint", me->mnt_dir,
-                          NULL) == NULL)
+                          SYS_END) == NULL)
             fail_msg("mount '%s' (%s) not reported", me->mnt_dir,
                      me->mnt_type);
     }

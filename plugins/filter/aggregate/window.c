@@ -266,8 +266,9 @@ win_get(struct agg_engine *e, struct agg_group *g, int64_t start)
 
     while (*pp && (*pp)->start < start)
         pp = &(*pp)->next;
-    if (*pp && (*pp)->start == start)
-        return *pp;
+    w = *pp;
+    if (w && w->start == start)
+        return w;
     if (!(w = calloc(1, sizeof(*w))))
         return NULL;
     if (e->fns & AGG_QUANTILES) {

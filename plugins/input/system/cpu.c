@@ -71,19 +71,19 @@ cpu_emit(struct sys_ctx *c, struct sys_sink *s, size_t slot,
 
         if (cpu)
             sys_sink_put(s, "system.cpu.time", VG_METRIC_COUNTER, secs,
-                         "cpu.mode", cpu_modes[i], "cpu", cpu, NULL);
+                         "cpu.mode", cpu_modes[i], "cpu", cpu, SYS_END);
         else
             sys_sink_put(s, "system.cpu.time", VG_METRIC_COUNTER, secs,
-                         "cpu.mode", cpu_modes[i], NULL);
+                         "cpu.mode", cpu_modes[i], SYS_END);
     }
     util = cpu_utilization(prev, cur);
     if (util >= 0) {
         if (cpu)
             sys_sink_put(s, "system.cpu.utilization", VG_METRIC_GAUGE, util,
-                         "cpu", cpu, NULL);
+                         "cpu", cpu, SYS_END);
         else
             sys_sink_put(s, "system.cpu.utilization", VG_METRIC_GAUGE, util,
-                         NULL);
+                         SYS_END);
     }
     *prev = *cur;
 }
@@ -132,10 +132,10 @@ sys_cpu_collect(struct sys_ctx *c, struct sys_sink *s)
             cpu_emit(c, s, (size_t)n + 1, &cur, cpu);
         } else if (strncmp(p, "ctxt ", 5) == 0 && pf_u64(p + 5, &v)) {
             sys_sink_put(s, "system.cpu.context_switches", VG_METRIC_COUNTER,
-                         (double)v, NULL);
+                         (double)v, SYS_END);
         } else if (strncmp(p, "processes ", 10) == 0 && pf_u64(p + 10, &v)) {
             sys_sink_put(s, "system.processes.created", VG_METRIC_COUNTER,
-                         (double)v, NULL);
+                         (double)v, SYS_END);
         }
     }
     return 0;

@@ -29,24 +29,24 @@ disk_emit(struct sys_sink *s, const char *dev, const uint64_t *v)
 
         sys_sink_put(s, "system.disk.io", VG_METRIC_COUNTER,
                      (double)d[DS_RD_SECTORS] * SECTOR, "system.device", dev,
-                     "disk.io.direction", dir[i], NULL);
+                     "disk.io.direction", dir[i], SYS_END);
         sys_sink_put(s, "system.disk.operations", VG_METRIC_COUNTER,
                      (double)d[DS_RD_IOS], "system.device", dev,
-                     "disk.io.direction", dir[i], NULL);
+                     "disk.io.direction", dir[i], SYS_END);
         sys_sink_put(s, "system.disk.operation_time", VG_METRIC_COUNTER,
                      (double)d[DS_RD_TICKS] / 1000.0, "system.device", dev,
-                     "disk.io.direction", dir[i], NULL);
+                     "disk.io.direction", dir[i], SYS_END);
         sys_sink_put(s, "system.disk.merged", VG_METRIC_COUNTER,
                      (double)d[DS_RD_MERGES], "system.device", dev,
-                     "disk.io.direction", dir[i], NULL);
+                     "disk.io.direction", dir[i], SYS_END);
     }
     sys_sink_put(s, "system.disk.io_time", VG_METRIC_COUNTER,
-                 (double)v[DS_IO_TICKS] / 1000.0, "system.device", dev, NULL);
+                 (double)v[DS_IO_TICKS] / 1000.0, "system.device", dev, SYS_END);
     sys_sink_put(s, "system.disk.weighted_io_time", VG_METRIC_COUNTER,
                  (double)v[DS_TIME_IN_QUEUE] / 1000.0, "system.device", dev,
-                 NULL);
+                 SYS_END);
     sys_sink_put(s, "system.disk.pending_operations", VG_METRIC_GAUGE,
-                 (double)v[DS_IN_FLIGHT], "system.device", dev, NULL);
+                 (double)v[DS_IN_FLIGHT], "system.device", dev, SYS_END);
 }
 
 int

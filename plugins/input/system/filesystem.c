@@ -101,32 +101,32 @@ fs_emit(struct sys_sink *s, const struct sys_mount *m,
     sys_sink_put(s, "system.filesystem.usage", VG_METRIC_GAUGE, used,
                  "system.device", dev, "system.filesystem.mountpoint", mp,
                  "system.filesystem.type", ty, "system.filesystem.state",
-                 "used", NULL);
+                 "used", SYS_END);
     sys_sink_put(s, "system.filesystem.usage", VG_METRIC_GAUGE, avail,
                  "system.device", dev, "system.filesystem.mountpoint", mp,
                  "system.filesystem.type", ty, "system.filesystem.state",
-                 "free", NULL);
+                 "free", SYS_END);
     sys_sink_put(s, "system.filesystem.usage", VG_METRIC_GAUGE, reserved,
                  "system.device", dev, "system.filesystem.mountpoint", mp,
                  "system.filesystem.type", ty, "system.filesystem.state",
-                 "reserved", NULL);
+                 "reserved", SYS_END);
     /* As df(1) does: the share of what an unprivileged user could fill. */
     if (used + avail > 0)
         sys_sink_put(s, "system.filesystem.utilization", VG_METRIC_GAUGE,
                      used / (used + avail), "system.device", dev,
                      "system.filesystem.mountpoint", mp,
-                     "system.filesystem.type", ty, NULL);
+                     "system.filesystem.type", ty, SYS_END);
     if (st->f_files > 0) {
         sys_sink_put(s, "system.filesystem.inodes.usage", VG_METRIC_GAUGE,
                      (double)(st->f_files - st->f_ffree), "system.device",
                      dev, "system.filesystem.mountpoint", mp,
                      "system.filesystem.type", ty, "system.filesystem.state",
-                     "used", NULL);
+                     "used", SYS_END);
         sys_sink_put(s, "system.filesystem.inodes.usage", VG_METRIC_GAUGE,
                      (double)st->f_ffree, "system.device", dev,
                      "system.filesystem.mountpoint", mp,
                      "system.filesystem.type", ty, "system.filesystem.state",
-                     "free", NULL);
+                     "free", SYS_END);
     }
 }
 

@@ -17,7 +17,7 @@ sys_host_collect(struct sys_ctx *c, struct sys_sink *s)
 
     if ((p = sys_read(c, SYS_F_UPTIME, &err)) != NULL &&
         pf_double(p, &up) != NULL)
-        sys_sink_put(s, "system.uptime", VG_METRIC_GAUGE, up, NULL);
+        sys_sink_put(s, "system.uptime", VG_METRIC_GAUGE, up, SYS_END);
     else
         rc = err ? err : -EINVAL;
     if ((p = sys_read(c, SYS_F_STAT, &err)) != NULL) {
@@ -27,11 +27,11 @@ sys_host_collect(struct sys_ctx *c, struct sys_sink *s)
                 ncpu++;
             else if (strncmp(p, "btime ", 6) == 0 && pf_u64(p + 6, &v))
                 sys_sink_put(s, "system.boot_time", VG_METRIC_GAUGE,
-                             (double)v, NULL);
+                             (double)v, SYS_END);
         }
         /* /proc/stat lists the online cpus, as sysconf counts them. */
         sys_sink_put(s, "system.cpu.logical.count", VG_METRIC_GAUGE,
-                     (double)ncpu, NULL);
+                     (double)ncpu, SYS_END);
     } else {
         rc = err;
     }
@@ -39,9 +39,9 @@ sys_host_collect(struct sys_ctx *c, struct sys_sink *s)
         (p = pf_u64(p, &alloc)) != NULL && (p = pf_u64(p, &unused)) != NULL &&
         pf_u64(p, &max) != NULL) {
         sys_sink_put(s, "system.file_descriptor.count", VG_METRIC_GAUGE,
-                     (double)alloc, NULL);
+                     (double)alloc, SYS_END);
         sys_sink_put(s, "system.file_descriptor.limit", VG_METRIC_GAUGE,
-                     (double)max, NULL);
+                     (double)max, SYS_END);
     } else {
         rc = err ? err : -EINVAL;
     }

@@ -43,11 +43,11 @@ psi_line(struct sys_sink *s, const char *resource, const char *p)
     if (avg10 >= 0)
         sys_sink_put(s, "system.pressure.avg10", VG_METRIC_GAUGE,
                      avg10 / 100.0, "system.pressure.resource", resource,
-                     "system.pressure.scope", sc, NULL);
+                     "system.pressure.scope", sc, SYS_END);
     if (have_total)
         sys_sink_put(s, "system.pressure.stall_time", VG_METRIC_COUNTER,
                      (double)total / 1e6, "system.pressure.resource",
-                     resource, "system.pressure.scope", sc, NULL);
+                     resource, "system.pressure.scope", sc, SYS_END);
 }
 
 int
@@ -67,7 +67,7 @@ sys_load_collect(struct sys_ctx *c, struct sys_sink *s)
     for (i = 0; i < 3; i++) {
         if ((p = pf_double(p, &la)) == NULL)
             return -EINVAL;
-        sys_sink_put(s, names[i], VG_METRIC_GAUGE, la, NULL);
+        sys_sink_put(s, names[i], VG_METRIC_GAUGE, la, SYS_END);
     }
     for (i = 0; i < sizeof(psi_files) / sizeof(psi_files[0]); i++) {
         int err = 0;

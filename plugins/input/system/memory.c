@@ -53,37 +53,37 @@ sys_memory_collect(struct sys_ctx *c, struct sys_sink *s)
     if (used < 0)                       /* cache counted across a race */
         used = total - (double)v[MI_FREE];
 
-    sys_sink_put(s, "system.memory.limit", VG_METRIC_GAUGE, total, NULL);
+    sys_sink_put(s, "system.memory.limit", VG_METRIC_GAUGE, total, SYS_END);
     sys_sink_put(s, "system.memory.usage", VG_METRIC_GAUGE, used,
-                 "system.memory.state", "used", NULL);
+                 "system.memory.state", "used", SYS_END);
     sys_sink_put(s, "system.memory.usage", VG_METRIC_GAUGE,
-                 (double)v[MI_FREE], "system.memory.state", "free", NULL);
+                 (double)v[MI_FREE], "system.memory.state", "free", SYS_END);
     sys_sink_put(s, "system.memory.usage", VG_METRIC_GAUGE,
                  (double)v[MI_BUFFERS], "system.memory.state", "buffers",
-                 NULL);
+                 SYS_END);
     sys_sink_put(s, "system.memory.usage", VG_METRIC_GAUGE, cached,
-                 "system.memory.state", "cached", NULL);
+                 "system.memory.state", "cached", SYS_END);
     sys_sink_put(s, "system.memory.linux.available", VG_METRIC_GAUGE,
-                 (double)v[MI_AVAILABLE], NULL);
+                 (double)v[MI_AVAILABLE], SYS_END);
     if (seen & (1u << MI_SRECLAIM))
         sys_sink_put(s, "system.memory.linux.slab.usage", VG_METRIC_GAUGE,
                      (double)v[MI_SRECLAIM], "linux.memory.slab.state",
-                     "reclaimable", NULL);
+                     "reclaimable", SYS_END);
     if (seen & (1u << MI_SUNRECLAIM))
         sys_sink_put(s, "system.memory.linux.slab.usage", VG_METRIC_GAUGE,
                      (double)v[MI_SUNRECLAIM], "linux.memory.slab.state",
-                     "unreclaimable", NULL);
+                     "unreclaimable", SYS_END);
     sys_sink_put(s, "system.memory.utilization", VG_METRIC_GAUGE,
-                 used / total, NULL);
+                 used / total, SYS_END);
     if (seen & (1u << MI_SWAPTOTAL)) {
         double sfree = (double)v[MI_SWAPFREE];
         double sused = (double)v[MI_SWAPTOTAL] - sfree;
 
         sys_sink_put(s, "system.paging.usage", VG_METRIC_GAUGE,
                      sused < 0 ? 0 : sused, "system.paging.state", "used",
-                     NULL);
+                     SYS_END);
         sys_sink_put(s, "system.paging.usage", VG_METRIC_GAUGE, sfree,
-                     "system.paging.state", "free", NULL);
+                     "system.paging.state", "free", SYS_END);
     }
     return 0;
 }

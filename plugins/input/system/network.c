@@ -39,16 +39,16 @@ netdev_emit(struct sys_sink *s, const char *ifname, const uint64_t *v)
 
         sys_sink_put(s, "system.network.io", VG_METRIC_COUNTER, (double)d[0],
                      "network.interface.name", ifname, "network.io.direction",
-                     dir[i], NULL);
+                     dir[i], SYS_END);
         sys_sink_put(s, "system.network.packets", VG_METRIC_COUNTER,
                      (double)d[1], "network.interface.name", ifname,
-                     "network.io.direction", dir[i], NULL);
+                     "network.io.direction", dir[i], SYS_END);
         sys_sink_put(s, "system.network.errors", VG_METRIC_COUNTER,
                      (double)d[2], "network.interface.name", ifname,
-                     "network.io.direction", dir[i], NULL);
+                     "network.io.direction", dir[i], SYS_END);
         sys_sink_put(s, "system.network.dropped", VG_METRIC_COUNTER,
                      (double)d[3], "network.interface.name", ifname,
-                     "network.io.direction", dir[i], NULL);
+                     "network.io.direction", dir[i], SYS_END);
     }
 }
 
@@ -261,7 +261,7 @@ report:
     for (i = 1; i < 12; i++)
         sys_sink_put(s, "system.network.connections", VG_METRIC_GAUGE,
                      (double)total[i], "network.transport", "tcp",
-                     "network.connection.state", tcp_states[i], NULL);
+                     "network.connection.state", tcp_states[i], SYS_END);
     return 0;
 }
 
@@ -304,7 +304,7 @@ udp_collect(struct sys_ctx *c, struct sys_sink *s)
                     strncmp(want[i].key, hk, hl) == 0 && pf_u64(vk, &v))
                     sys_sink_put(s, "system.network.udp.errors",
                                  VG_METRIC_COUNTER, (double)v, "error.type",
-                                 want[i].label, NULL);
+                                 want[i].label, SYS_END);
         }
         break;
     }

@@ -218,12 +218,12 @@ top_emit(struct sys_ctx *c, struct sys_sink *s, int64_t now)
                 sys_sink_put(s, "process.cpu.utilization", VG_METRIC_GAUGE,
                              pr->cpu, "process.pid", pid,
                              "process.executable.name", pr->comm,
-                             "process.owner", user, NULL);
+                             "process.owner", user, SYS_END);
             else
                 sys_sink_put(s, "process.memory.usage", VG_METRIC_GAUGE,
                              (double)pr->rss * (double)c->page_size,
                              "process.pid", pid, "process.executable.name",
-                             pr->comm, "process.owner", user, NULL);
+                             pr->comm, "process.owner", user, SYS_END);
         }
     }
 }
@@ -321,9 +321,9 @@ sys_processes_collect(struct sys_ctx *c, struct sys_sink *s, int64_t now)
     for (i = 0; i < ST_N; i++)
         sys_sink_put(s, "system.processes.count", VG_METRIC_GAUGE,
                      (double)counts[i], "system.process.status",
-                     state_names[i], NULL);
+                     state_names[i], SYS_END);
     sys_sink_put(s, "system.thread.count", VG_METRIC_GAUGE, (double)threads,
-                 NULL);
+                 SYS_END);
     if (c->conf->proc_top > 0) {
         top_emit(c, s, now);
         procs_swap(c, now);
@@ -335,7 +335,7 @@ sys_processes_collect(struct sys_ctx *c, struct sys_sink *s, int64_t now)
 
         if (p != NULL && pf_u64(p, &alloc) != NULL)
             sys_sink_put(s, "system.file_descriptor.count", VG_METRIC_GAUGE,
-                         (double)alloc, NULL);
+                         (double)alloc, SYS_END);
     }
     return 0;
 }

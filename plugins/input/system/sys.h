@@ -78,17 +78,22 @@ struct sys_sink {
 
 void sys_sink_reset(struct sys_sink *s);
 void sys_sink_release(struct sys_sink *s);
+/* Ends the key, value pairs of sys_sink_put and sys_sink_find: a plain
+ * NULL may be an int in a variadic call. */
+#define SYS_END ((const char *)NULL)
+
 /*
  * Appends a sample: name and label keys must be static strings; label
- * values are copied.  The variadic part is key, value pairs ended by NULL.
+ * values are copied.  The variadic part is key, value pairs ended by
+ * SYS_END.
  */
 void sys_sink_put(struct sys_sink *s, const char *name, uint32_t type,
                   double value, ...);
 /* The label value of a sample, or NULL. */
 const char *sys_sample_label(const struct sys_sink *s,
                              const struct sys_sample *m, const char *key);
-/* The first sample with this name and these key, value pairs (NULL-ended),
- * or NULL. */
+/* The first sample with this name and these key, value pairs (ended by
+ * SYS_END), or NULL. */
 const struct sys_sample *sys_sink_find(const struct sys_sink *s,
                                        const char *name, ...);
 /* Samples with this name. */

@@ -129,9 +129,13 @@ tail_offsets_load(struct tail_offsets *o, const char *file)
         return -errno;
     for (;;) {
         if (len == cap) {
+            char *grown;
+
             cap = cap ? cap * 2 : 4096;
-            if (!(text = realloc(text, cap)))
+            grown = realloc(text, cap);
+            if (!grown)
                 abort();
+            text = grown;
         }
         r = read(fd, text + len, cap - len);
         if (r < 0 && errno == EINTR)
