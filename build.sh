@@ -6,6 +6,7 @@
 #                                   build/, start build/vigil (Ctrl-C stops)
 #   ./build.sh test                 install build and test deps (as root),
 #                                   build with -Werror and run `make check`,
+#                                   the core's tests again under valgrind,
 #                                   then again under ASan+UBSan, then run
 #                                   each libFuzzer target for FUZZ_SECONDS
 #                                   (default 30; 0 skips); ends with
@@ -20,7 +21,8 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config \
 libev-dev libltdl-dev libyaml-dev libssl-dev libpq-dev libcurl4-openssl-dev \
 libpcre2-dev zlib1g-dev"
 TEST_DEPS="libcmocka-dev python3 bsdutils procps openssl postgresql \
-libsystemd-dev clang libclang-rt-14-dev curl cppcheck"
+libsystemd-dev clang libclang-rt-14-dev curl cppcheck valgrind \
+debhelper dpkg-dev"
 
 install_deps() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -52,11 +54,16 @@ build() {
     make -C "$dir" -j"$JOBS"
 }
 
-# check DIR: make check in DIR; adds its counts to PASSED and FAILED.
+# check DIR [TESTS]: make check in DIR (only TESTS when given); adds its
+# counts to PASSED and FAILED.
 check() {
     dir=$1
     rc=0
-    make -C "$dir" -j"$JOBS" check || rc=$?
+    if [ -n "${2:-}" ]; then
+        make -C "$dir" -j"$JOBS" check TESTS="$2" || rc=$?
+    else
+        make -C "$dir" -j"$JOBS" check || rc=$?
+    fi
     log="$dir/test-suite.log"
     p=$(sed -n 's/^# PASS: *//p' "$log" | head -n1)
     f=$(sed -n 's/^# FAIL: *//p' "$log" | head -n1)
@@ -73,6 +80,23 @@ check() {
         done
         [ "$FAILED" -gt 0 ] || FAILED=1
     fi
+}
+
+# The tests of the core, again with every vigil under valgrind memcheck
+# (no invalid access, no definite leak at exit).
+VALGRIND_TESTS="tests/integration/10-config-errors.sh \
+tests/integration/20-generate-file.sh tests/integration/21-sigterm-drain.sh \
+tests/integration/22-sighup-reload.sh tests/integration/27-dead-letter.sh"
+
+memcheck() {
+    command -v valgrind >/dev/null || {
+        echo "build.sh: valgrind not found: memcheck runs skipped"
+        return 0
+    }
+    VIGIL_VALGRIND=1
+    export VIGIL_VALGRIND
+    check build "$VALGRIND_TESTS"
+    unset VIGIL_VALGRIND
 }
 
 # fuzz: every libFuzzer target for FUZZ_SECONDS under ASan+UBSan (clang);
@@ -113,6 +137,7 @@ test)
     FAILED=0
     build build --enable-werror --with-systemd
     check build
+    memcheck
     build build-asan --enable-werror --enable-sanitizers
     check build-asan
     fuzz

@@ -5,6 +5,12 @@
 
 set -u
 : "${VIGIL:?run through make check}"
+# VIGIL_VALGRIND=1: every vigil the test starts runs under memcheck.
+if [ "${VIGIL_VALGRIND:-}" = 1 ]; then
+    VIGIL_REAL=$VIGIL
+    VIGIL="$(dirname "$0")/valgrind-vigil.sh"
+    export VIGIL_REAL
+fi
 T=$(mktemp -d /tmp/vigil-test.XXXXXX)
 PIDS=""
 PLUGPATH="$VIGIL_PLUGINS:$VIGIL_TEST_PLUGINS"
