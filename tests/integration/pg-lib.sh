@@ -3,6 +3,8 @@
 # loopback port, no fsync, trust for local sockets and scram-sha-256 over
 # TCP (for the password tests).  The server is always stopped at exit.
 # PostgreSQL refuses to run as root, so as root it runs as `postgres`.
+# PG_EXTRA_OPTS, set before sourcing, adds server settings ("-c name=value
+# ...", e.g. shared_preload_libraries).
 # Skips the test (exit 77) only when the PostgreSQL binaries are absent.
 
 PGBIN=""
@@ -66,7 +68,8 @@ pg_start() {
         -o "-c port=$PGPORT_NUM -c listen_addresses=127.0.0.1 \
 -c unix_socket_directories=$PGHOST_DIR -c fsync=off \
 -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB \
--c max_connections=30 -c max_wal_size=1GB" start >/dev/null ||
+-c max_connections=30 -c max_wal_size=1GB ${PG_EXTRA_OPTS:-}" start \
+        >/dev/null ||
         pg_fail "cannot start PostgreSQL"
     wait_for 20 "$PGBIN/pg_isready" -q -h "$PGHOST_DIR" -p "$PGPORT_NUM" ||
         pg_fail "PostgreSQL not ready"

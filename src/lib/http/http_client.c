@@ -5,12 +5,14 @@
  * finished transfers are collected by drain() outside any curl callback,
  * where their handles are removed and the user callbacks run.
  */
+#define _GNU_SOURCE             /* strptime, timegm */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <zlib.h>
@@ -255,6 +257,8 @@ struct vg_http_request {
     struct curl_slist      *connect_to;
     char                    where[160];
     char                    error[CURL_ERROR_SIZE];
+    int                     probe;
+    int                     follow;
     vg_http_done_fn         cb;
     void                   *arg;
     struct vg_http_request *next;   /* in flight */
@@ -508,6 +512,63 @@ out:
     return rc;
 }
 
+void
+vg_http_request_probe(struct vg_http_request *r, int follow)
+{
+    r->probe = 1;
+    r->follow = follow;
+}
+
+/* Probe settings over request_setup's: nonzero when curl refused one. */
+static int
+probe_setup(struct vg_http_request *r)
+{
+    CURL *e = r->easy;
+    int bad = 0;
+
+    bad |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    bad |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    bad |= curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
+    bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, r->follow ? 1L : 0L);
+    bad |= curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    /* a custom "GET" with POSTFIELDS would still send a Content-Length
+     * and keep the method across a 303; a real GET or HEAD does neither */
+    if (r->body.len == 0 && strcmp(r->method, "GET") == 0) {
+        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+        bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (r->body.len == 0 && strcmp(r->method, "HEAD") == 0) {
+        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+        bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    }
+    return bad;
+}
+
+/* The leaf certificate's "Expire date" of a probe, s since the epoch. */
+static int64_t
+probe_cert_expiry(CURL *e)
+{
+    struct curl_certinfo *ci = NULL;
+    struct curl_slist *l;
+    struct tm tm;
+
+    if (curl_easy_getinfo(e, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci ||
+        ci->num_of_certs < 1)
+        return 0;
+    for (l = ci->certinfo[0]; l; l = l->next) {
+        const char *v;
+
+        if (strncmp(l->data, "Expire date:", 12) != 0)
+            continue;
+        /* OpenSSL's ASN1_TIME_print: "Jan  2 15:04:05 2027 GMT" */
+        v = l->data + 12;
+        memset(&tm, 0, sizeof(tm));
+        if (!strptime(v, "%b %d %H:%M:%S %Y", &tm))
+            return 0;
+        return (int64_t)timegm(&tm);
+    }
+    return 0;
+}
+
 static int
 request_setup(struct vg_http *h, struct vg_http_request *r)
 {
@@ -567,6 +628,8 @@ request_setup(struct vg_http *h, struct vg_http_request *r)
         return -ENOMEM;
     r->headers = l;
     bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+    if (r->probe)
+        bad |= probe_setup(r);
     return bad ? -EINVAL : 0;
 }
 
@@ -619,6 +682,23 @@ request_unlink(struct vg_http *h, struct vg_http_request *r)
     }
 }
 
+static int64_t
+info_off(CURL *e, CURLINFO what)
+{
+    curl_off_t v = 0;
+
+    if (curl_easy_getinfo(e, what, &v) != CURLE_OK)
+        return 0;
+    return (int64_t)v;
+}
+
+/* A curl time (us) in ns. */
+static int64_t
+info_ns(CURL *e, CURLINFO what)
+{
+    return info_off(e, what) * 1000;
+}
+
 /* Collects finished transfers; runs outside every curl callback. */
 static void
 drain(struct vg_http *h)
@@ -644,6 +724,19 @@ drain(struct vg_http *h)
         res.retry_after = ra > 0 ? (int64_t)ra * VG_SECOND : -1;
         curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &us);
         res.elapsed = (int64_t)us * 1000;
+        res.t_dns = info_ns(e, CURLINFO_NAMELOOKUP_TIME_T);
+        res.t_connect = info_ns(e, CURLINFO_CONNECT_TIME_T);
+        res.t_tls = info_ns(e, CURLINFO_APPCONNECT_TIME_T);
+        res.t_first_byte = info_ns(e, CURLINFO_STARTTRANSFER_TIME_T);
+        res.body_bytes = info_off(e, CURLINFO_SIZE_DOWNLOAD_T);
+        if (r->probe)
+            res.cert_expiry = probe_cert_expiry(e);
+        if (res.curl_code != CURLE_OK) {
+            long oe = 0;
+
+            if (curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &oe) == CURLE_OK)
+                res.os_errno = (int)oe;
+        }
         curl_multi_remove_handle(h->multi, e);
         request_unlink(h, r);
         if (res.curl_code != CURLE_OK) {

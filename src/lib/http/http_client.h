@@ -108,6 +108,16 @@ struct vg_http_result {
     int64_t     retry_after;    /* ns from a Retry-After header; -1 */
     int64_t     elapsed;        /* ns, the whole request */
     const char *where;          /* "METHOD scheme://host": log-safe */
+    /* Phases of the last transfer (curl's timings), ns from its start:
+     * name resolved, connected, TLS done (0 without TLS), first byte. */
+    int64_t     t_dns;
+    int64_t     t_connect;
+    int64_t     t_tls;
+    int64_t     t_first_byte;
+    int64_t     body_bytes;     /* received in all, past max_response too */
+    int64_t     cert_expiry;    /* probes: server certificate's notAfter,
+                                   s since the epoch; 0 when unknown */
+    int         os_errno;       /* errno of a failed connect, else 0 */
 };
 
 typedef void (*vg_http_done_fn)(struct vg_http *h,
@@ -132,6 +142,15 @@ int vg_http_request_header(struct vg_http_request *r, const char *name,
  * and adds Content-Encoding: gzip.  0 or a negative errno. */
 int vg_http_request_body_take(struct vg_http_request *r,
                               struct vg_hbuf *body, int gzip);
+
+/*
+ * Makes r a health-check probe: a new connection of its own (so the
+ * timings and the certificate are the server's, not a cached
+ * connection's), a plain GET or HEAD when r has no body, redirects
+ * followed (at most 10) when follow is set, and the server certificate's
+ * expiry reported in cert_expiry.
+ */
+void vg_http_request_probe(struct vg_http_request *r, int follow);
 
 /* Starts the request; takes r.  0, and cb fires exactly once later; or a
  * negative errno, r freed and cb never fires.  cb must not free h. */
