@@ -21,6 +21,7 @@
 
 #include <vigil/plugin.h>
 
+#include "listen_url.h"
 #include "sd_agg.h"
 #include "sd_line.h"
 
@@ -33,9 +34,9 @@
 #define COMPLAIN_NS  (10 * VG_SECOND)   /* between repeated warnings     */
 
 enum lst_kind {
-    LST_UDP,
-    LST_TCP,
-    LST_UNIX,
+    LST_UDP = VG_LISTEN_UDP,
+    LST_TCP = VG_LISTEN_TCP,
+    LST_UNIX = VG_LISTEN_UNIX,
 };
 
 struct sd_conf {                        /* the core fills this in */
@@ -508,55 +509,14 @@ on_accept(struct vg_instance *in, int fd, int revents, void *arg)
 /* Listeners                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Splits url into kind and host/port or path; -EINVAL when unknown. */
+/* The listener URL; tls:// is syslog's, not ours. */
 static int
 url_split(const char *url, int *kind, char *host, size_t hcap,
           const char **port)
 {
-    static const struct { const char *scheme; int kind; } schemes[] = {
-        { "udp://", LST_UDP }, { "tcp://", LST_TCP },
-        { "unix://", LST_UNIX },
-    };
-    const char *rest = NULL, *colon;
-    size_t i, n;
+    int rc = vg_listen_url_split(url, kind, host, hcap, port);
 
-    for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-        n = strlen(schemes[i].scheme);
-        if (strncmp(url, schemes[i].scheme, n) == 0) {
-            *kind = schemes[i].kind;
-            rest = url + n;
-        }
-    }
-    if (!rest || !*rest)
-        return -EINVAL;
-    if (*kind == LST_UNIX) {
-        if (rest[0] != '/' || strlen(rest) >= hcap ||
-            strlen(rest) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-            return -EINVAL;
-        strcpy(host, rest);
-        *port = NULL;
-        return 0;
-    }
-    if (rest[0] == '[') {               /* [v6]:port */
-        const char *end = strchr(rest, ']');
-
-        if (!end || end[1] != ':')
-            return -EINVAL;
-        colon = end + 1;
-        rest++;
-        n = (size_t)(end - rest);
-    } else {
-        if (!(colon = strrchr(rest, ':')))
-            return -EINVAL;
-        n = (size_t)(colon - rest);
-    }
-    if (n >= hcap || !colon[1] || strspn(colon + 1, "0123456789") !=
-        strlen(colon + 1))
-        return -EINVAL;
-    memcpy(host, rest, n);
-    host[n] = '\0';
-    *port = colon + 1;
-    return 0;
+    return rc == 0 && *kind == VG_LISTEN_TLS ? -EINVAL : rc;
 }
 
 /*

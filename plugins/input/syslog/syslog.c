@@ -25,6 +25,7 @@
 #include <vigil/plugin.h>
 
 #include "framing.h"
+#include "listen_url.h"
 #include "syslog_msg.h"
 
 #define RECV_BATCH   32                 /* datagrams per recvmmsg       */
@@ -34,10 +35,10 @@
 #define MAX_ATTRS    (SL_MAX_ATTRS + 1)
 
 enum lst_kind {
-    LST_UDP,
-    LST_TCP,
-    LST_TLS,
-    LST_UNIX,
+    LST_UDP = VG_LISTEN_UDP,
+    LST_TCP = VG_LISTEN_TCP,
+    LST_TLS = VG_LISTEN_TLS,
+    LST_UNIX = VG_LISTEN_UNIX,
 };
 
 struct sys_conf {                       /* the core fills this in */
@@ -502,57 +503,6 @@ on_idle(struct vg_instance *in, void *arg)
 /* Listeners                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Splits url into kind and host/port or path; -EINVAL when unknown. */
-static int
-url_split(const char *url, int *kind, char *host, size_t hcap,
-          const char **port)
-{
-    static const struct { const char *scheme; int kind; } schemes[] = {
-        { "udp://", LST_UDP }, { "tcp://", LST_TCP },
-        { "tls://", LST_TLS }, { "unix://", LST_UNIX },
-    };
-    const char *rest = NULL, *colon;
-    size_t i, n;
-
-    for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-        n = strlen(schemes[i].scheme);
-        if (strncmp(url, schemes[i].scheme, n) == 0) {
-            *kind = schemes[i].kind;
-            rest = url + n;
-        }
-    }
-    if (!rest || !*rest)
-        return -EINVAL;
-    if (*kind == LST_UNIX) {
-        if (rest[0] != '/' || strlen(rest) >= hcap ||
-            strlen(rest) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-            return -EINVAL;
-        strcpy(host, rest);
-        *port = NULL;
-        return 0;
-    }
-    if (rest[0] == '[') {               /* [v6]:port */
-        const char *end = strchr(rest, ']');
-
-        if (!end || end[1] != ':')
-            return -EINVAL;
-        colon = end + 1;
-        rest++;
-        n = (size_t)(end - rest);
-    } else {
-        if (!(colon = strrchr(rest, ':')))
-            return -EINVAL;
-        n = (size_t)(colon - rest);
-    }
-    if (n >= hcap || !colon[1] || strspn(colon + 1, "0123456789") !=
-        strlen(colon + 1))
-        return -EINVAL;
-    memcpy(host, rest, n);
-    host[n] = '\0';
-    *port = colon + 1;
-    return 0;
-}
-
 static int
 listen_inet(struct listener *l, const char *host, const char *port)
 {
@@ -752,7 +702,7 @@ sys_init(struct vg_instance *in, void *conf)
         l->fd = -1;
         l->url = c->listen.v[i];
         st->nlst++;
-        if (url_split(l->url, &l->kind, host, sizeof(host), &port) < 0) {
+        if (vg_listen_url_split(l->url, &l->kind, host, sizeof(host), &port) < 0) {
             vg_log(in, VG_LOG_ERROR, "option 'listen': cannot read '%s': "
                    "want udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT "
                    "or unix:///PATH", l->url);
@@ -795,7 +745,7 @@ sys_start(struct vg_instance *in)
         struct listener *l = &st->lst[i];
         int stream = l->kind == LST_TCP || l->kind == LST_TLS;
 
-        url_split(l->url, &l->kind, host, sizeof(host), &port);
+        vg_listen_url_split(l->url, &l->kind, host, sizeof(host), &port);
         rc = l->kind == LST_UNIX ? listen_unix(l) : listen_inet(l, host, port);
         if (rc == 0 &&
             !(l->io = vg_io_new(in, l->fd, VG_IO_READ,
