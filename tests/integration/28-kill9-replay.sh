@@ -40,7 +40,12 @@ python3 - "$T/fast.jsonl" "$T/slow.jsonl" "$cycles" <<'PY' || fail "at-least-onc
 import json, sys
 cycles = int(sys.argv[3])
 for path in sys.argv[1:3]:
-    vals = [int(json.loads(l)["value"]) for l in open(path)]
+    vals = []
+    for n, line in enumerate(open(path), 1):
+        try:
+            vals.append(int(json.loads(line)["value"]))
+        except ValueError:
+            sys.exit(f"{path}:{n}: not a JSON line (torn by a crash?): {line[:80]!r}")
     top = max(vals)
     missing = set(range(1, top + 1)) - set(vals)
     assert not missing, f"{path}: {len(missing)} numbers lost, e.g. {sorted(missing)[:5]}"

@@ -105,6 +105,20 @@ on_delay(struct vg_instance *in, void *arg)
     vg_flush_done(in, fl, off == s->len ? VG_OK : VG_RETRY, "write failed");
 }
 
+/* A kill -9 during write() can leave a torn last line: cut it off (its
+ * batch was not acknowledged and comes again). */
+static void
+cut_torn_line(int fd)
+{
+    off_t end = lseek(fd, 0, SEEK_END);
+    char c;
+
+    while (end > 0 && pread(fd, &c, 1, end - 1) == 1 && c != '\n')
+        end--;
+    if (ftruncate(fd, end) < 0)
+        return;
+}
+
 static int
 slow_init(struct vg_instance *in, void *conf)
 {
@@ -113,12 +127,13 @@ slow_init(struct vg_instance *in, void *conf)
     if (!s)
         return -ENOMEM;
     s->conf = conf;
-    s->fd = open(s->conf->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+    s->fd = open(s->conf->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC,
                  0644);
     if (s->fd < 0) {
         free(s);
         return -errno;
     }
+    cut_torn_line(s->fd);
     s->timer = vg_timer_new(in, on_delay, s);
     vg_instance_set_data(in, s);
     return 0;

@@ -4,7 +4,9 @@
  * write(); when a write fails part way the file is cut back to its size
  * before the batch, so a retried batch never leaves a torn or doubled line.
  * A file moved away by an external logrotate is noticed (inode check at
- * most once a second) and reopened.
+ * most once a second) and reopened.  A line torn by a crash in the middle
+ * of a write is cut off when the file is opened again: its batch was never
+ * acknowledged, so it is written again whole.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,11 +68,60 @@ static const struct vg_option file_options[] = {
     { 0 }
 };
 
+/* How far back from the end a torn line's start is looked for. */
+#define TORN_LINE_MAX (1 << 20)
+
+/*
+ * kill -9 (or a power cut) during write() can leave the file ending in
+ * part of a line: the kernel stops copying at a fatal signal.  The batch
+ * was not acknowledged and comes again, so the fragment goes: the file is
+ * cut back to its last newline.  A tail that does not look like one of
+ * our lines (no '{' after the last newline within TORN_LINE_MAX) is
+ * someone else's text: it is kept and ended with a newline, so that our
+ * lines at least start on their own.
+ */
+static void
+cut_torn_line(struct vg_instance *in, int fd, const char *path, off_t size)
+{
+    char buf[4096];
+    off_t end = size, start = -1;
+
+    if (size == 0 || pread(fd, buf, 1, size - 1) != 1 || buf[0] == '\n')
+        return;
+    while (end > 0 && size - end < TORN_LINE_MAX && start < 0) {
+        size_t n = end > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)end;
+
+        if (pread(fd, buf, n, end - (off_t)n) != (ssize_t)n)
+            return;
+        end -= (off_t)n;
+        while (n > 0 && buf[n - 1] != '\n')
+            n--;
+        if (n > 0)
+            start = end + (off_t)n;
+    }
+    if (start < 0 && end == 0)
+        start = 0;
+    if (start < 0 || pread(fd, buf, 1, start) != 1 || buf[0] != '{') {
+        vg_log(in, VG_LOG_WARN, "'%s' does not end in a newline; adding one",
+               path);
+        if (write(fd, "\n", 1) != 1)
+            vg_log(in, VG_LOG_WARN, "cannot write to '%s': %s", path,
+                   strerror(errno));
+        return;
+    }
+    vg_log(in, VG_LOG_WARN, "'%s' ends in a line torn by a crash; cutting "
+           "its %lld bytes (that batch is written again)", path,
+           (long long)(size - start));
+    if (ftruncate(fd, start) < 0)
+        vg_log(in, VG_LOG_WARN, "cannot truncate '%s': %s", path,
+               strerror(errno));
+}
+
 static int
 file_open(struct vg_instance *in, struct file_state *st)
 {
     struct stat sb;
-    int fd = open(st->conf->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+    int fd = open(st->conf->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
                   0640);
     int rc;
 
@@ -87,6 +138,7 @@ file_open(struct vg_instance *in, struct file_state *st)
         close(fd);
         return rc;
     }
+    cut_torn_line(in, fd, st->conf->path, sb.st_size);
     st->fd = fd;
     st->dev = sb.st_dev;
     st->ino = sb.st_ino;
