@@ -2,10 +2,13 @@
 # Benchmark of the tail input: reads a file of access-log lines (~120
 # bytes each) from its head to its end (exit_on_eof) into the file output
 # writing to /dev/null, and reports lines/s, MB/s, CPU seconds per million
-# lines and peak RSS, the median of RUNS runs.
+# lines and peak RSS, the median of RUNS runs.  With PARSE the parse
+# filter sits between them: json (on a file of ~120-byte JSON lines),
+# nginx (the built-in reader) or regex (the same fields by a PCRE2 pattern).
 #
 #   contrib/bench/bench_tail.sh            # 1000 MB, 3 runs
 #   SIZE_MB=200 RUNS=1 contrib/bench/bench_tail.sh
+#   PARSE=json SIZE_MB=240 contrib/bench/bench_tail.sh
 #
 # Env: VIGIL (default build/vigil), VIGIL_PLUGINS (default beside it),
 # BENCH_DIR (where the data file is kept between runs, default /tmp).
@@ -15,15 +18,22 @@ RUNS=${RUNS:-3}
 VIGIL=${VIGIL:-build/vigil}
 VIGIL_PLUGINS=${VIGIL_PLUGINS:-$(dirname "$VIGIL")/plugins/.libs}
 BENCH_DIR=${BENCH_DIR:-/tmp}
-DATA="$BENCH_DIR/vigil-bench-tail-v2-${SIZE_MB}MB.log"
+PARSE=${PARSE:-none}
+case $PARSE in
+none|nginx|regex) KIND=access ;;
+json) KIND=json ;;
+*) echo "PARSE must be none, json, nginx or regex" >&2; exit 2 ;;
+esac
+DATA="$BENCH_DIR/vigil-bench-tail-v2-$KIND-${SIZE_MB}MB.log"
+[ "$KIND" = access ] && DATA="$BENCH_DIR/vigil-bench-tail-v2-${SIZE_MB}MB.log"
 W=$(mktemp -d /tmp/vigil-bench-tail.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
 if [ ! -s "$DATA" ]; then
     echo "generating $DATA ($SIZE_MB MB)..."
-    python3 - "$DATA" "$SIZE_MB" <<'PY'
+    python3 - "$DATA" "$SIZE_MB" "$KIND" <<'PY'
 import random, sys
-path, mb = sys.argv[1], int(sys.argv[2])
+path, mb, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 rnd = random.Random(42)
 paths = ["/", "/index.html", "/api/v1/users", "/api/v1/orders?page=2",
          "/static/app.js", "/static/style.css", "/login", "/health"]
@@ -39,6 +49,14 @@ for i in range(20000):
         rnd.choice(methods), rnd.choice(paths),
         rnd.choice([200] * 9 + [404, 500, 301]), rnd.randrange(100, 50000),
         rnd.choice(agents), rnd.random()))
+    if kind == "json":
+        lines[-1] = ('{"time":"2026-11-23T12:%02d:%02d.%03dZ","level":"%s",'
+                     '"msg":"request served","method":"%s","path":"%s",'
+                     '"status":%d,"ms":%.3f}\n' % (
+            rnd.randrange(60), rnd.randrange(60), rnd.randrange(1000),
+            rnd.choice(["info"] * 8 + ["warn", "error"]),
+            rnd.choice(methods), rnd.choice(paths),
+            rnd.choice([200] * 9 + [404, 500, 301]), rnd.random() * 100))
 block = "".join(lines).encode()
 want = mb * 1000 * 1000
 with open(path + ".tmp", "wb") as f:
@@ -53,6 +71,29 @@ fi
 BYTES=$(stat -c %s "$DATA")
 LINES=$(wc -l <"$DATA")
 
+REGEX='^(?<remote_addr>\S+) \S+ (?<user>\S+) \[(?<time>[^\]]+)\] "(?<method>\S+) (?<path>\S+) (?<protocol>[^"]+)" (?<status>\d{3}) (?<bytes>\d+|-) "(?<referer>[^"]*)" "(?<user_agent>[^"]*)"'
+case $PARSE in
+none) FILTERS= ;;
+json) FILTERS="    filters:
+      - name: parse
+        format: json
+        time_key: time
+        severity_key: level
+        keep_body: false" ;;
+nginx) FILTERS="    filters:
+      - name: parse
+        format: nginx
+        keep_body: false" ;;
+regex) FILTERS="    filters:
+      - name: parse
+        format: regex
+        pattern: '$REGEX'
+        types: { status: int, bytes: int }
+        time_key: time
+        time_format: \"%d/%b/%Y:%H:%M:%S %z\"
+        keep_body: false" ;;
+esac
+
 cat >"$W/bench.yaml" <<YAML
 agent:
   state_dir: $W/state
@@ -64,6 +105,7 @@ pipelines:
         paths: [ "$DATA" ]
         read_from_head: true
         exit_on_eof: true
+$FILTERS
     outputs:
       - name: file
         path: /dev/null

@@ -204,12 +204,14 @@ static int
 add_fixed6(struct vg_buf *out, double d)
 {
     double scaled = d * 1e6;
-    int64_t v = (int64_t)scaled;
+    /* d * 1e6 itself is rounded (19.884 * 1e6 is 19884000.000000004):
+     * round to the nearest integer, the round trip below decides */
+    int64_t v = (int64_t)(scaled < 0 ? scaled - 0.5 : scaled + 0.5);
     uint64_t u, ip, fp;
     char tmp[24];
     int n = 6;
 
-    if ((double)v != scaled || (double)v / 1e6 != d)
+    if ((double)v / 1e6 != d)
         return 0;
     u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     ip = u / 1000000;

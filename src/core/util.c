@@ -128,28 +128,85 @@ vg_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/*
+ * The civil date of day z counted from 1970-01-01 (proleptic Gregorian).
+ * Counting from 0000-03-01 puts the leap day last in its year, and eras
+ * of 400 years (146097 days) repeat exactly, so plain arithmetic does it:
+ * no table, no loop, no libc (gmtime and printf were most of the cost of
+ * an event's timestamp in the JSON encoder).
+ */
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    unsigned doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* Writes v as exactly n decimal digits ending before `end`. */
+static void
+put_digits(char *end, uint64_t v, int n)
+{
+    while (n-- > 0) {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 size_t
 vg_format_time(int64_t ns, char *out, size_t outlen)
 {
     int64_t sec = ns / 1000000000;
     int64_t frac = ns % 1000000000;
-    struct tm tm;
-    time_t t;
-    int n;
+    int64_t days, rem, year;
+    unsigned month, day;
 
     if (frac < 0) {             /* before 1970: floor, not truncate */
         frac += 1000000000;
         sec -= 1;
     }
-    t = (time_t)sec;
-    if (!gmtime_r(&t, &tm)) {
-        n = snprintf(out, outlen, "1970-01-01T00:00:00.000000000Z");
+    days = sec / 86400;
+    rem = sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days -= 1;
+    }
+    civil_from_days(days, &year, &month, &day);
+    if (year < 0 || year > 9999 || outlen < 31) {
+        /* five-digit or negative years, or a short buffer: printf's way */
+        int n = snprintf(out, outlen, "%04lld-%02u-%02uT%02d:%02d:%02d."
+                         "%09lldZ", (long long)year, month, day,
+                         (int)(rem / 3600), (int)(rem / 60 % 60),
+                         (int)(rem % 60), (long long)frac);
+
         return n < 0 ? 0 : (size_t)n;
     }
-    n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, (long long)frac);
-    return n < 0 ? 0 : (size_t)n;
+    /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" */
+    put_digits(out + 4, (uint64_t)year, 4);
+    out[4] = '-';
+    put_digits(out + 7, month, 2);
+    out[7] = '-';
+    put_digits(out + 10, day, 2);
+    out[10] = 'T';
+    put_digits(out + 13, (uint64_t)(rem / 3600), 2);
+    out[13] = ':';
+    put_digits(out + 16, (uint64_t)(rem / 60 % 60), 2);
+    out[16] = ':';
+    put_digits(out + 19, (uint64_t)(rem % 60), 2);
+    out[19] = '.';
+    put_digits(out + 29, (uint64_t)frac, 9);
+    out[29] = 'Z';
+    out[30] = '\0';
+    return 30;
 }
 
 void

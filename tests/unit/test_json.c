@@ -276,6 +276,41 @@ json_random_bytes_give_valid_strings(void **state)
 
 /* ------------------------------------------------------------------ */
 
+/* Whatever path prints it (integer, six decimals, %.17g), every double
+ * reads back as itself: decimals of every scale and random bit patterns. */
+static void
+json_random_doubles_read_back_exactly(void **state)
+{
+    struct vg_buf out;
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    int i;
+
+    (void)state;
+    vg_buf_init(&out);
+    for (i = 0; i < 200000; i++) {
+        double d;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (i % 2) {
+            memcpy(&d, &x, sizeof(d));
+            if (!isfinite(d))
+                continue;
+        } else {
+            /* k decimals, magnitude up to 1e9: the fixed-point path */
+            d = (double)(int64_t)(x % 2000000000000000u - 1000000000000000u)
+                / pow(10, (double)((x >> 60) % 10));
+        }
+        out.len = 0;
+        vg_json_double(&out, d);
+        vg_buf_addch(&out, '\0');
+        if (strtod(out.data, NULL) != d)
+            fail_msg("%.17g printed as %s", d, out.data);
+    }
+    vg_buf_release(&out);
+}
+
 static void
 json_numbers_are_short_and_round_trip(void **state)
 {
@@ -293,6 +328,10 @@ json_numbers_are_short_and_round_trip(void **state)
     check_double(5e-324, "4.94065645841247e-324");
     check_double(2.5e-7, "2.5e-07");
     check_double(12.75, "12.75");
+    check_double(19.884, "19.884");     /* 19.884 * 1e6 is not integral */
+    check_double(-35.898, "-35.898");
+    check_double(0.001, "0.001");
+    check_double(4.2, "4.2");
     check_double(-12.125, "-12.125");
     check_double(0.000001, "0.000001");
     check_double(999999999.999999, "999999999.999999");
@@ -414,6 +453,7 @@ main(void)
         cmocka_unit_test(json_escapes_each_byte_of_invalid_utf8),
         cmocka_unit_test(json_random_bytes_give_valid_strings),
         cmocka_unit_test(json_numbers_are_short_and_round_trip),
+        cmocka_unit_test(json_random_doubles_read_back_exactly),
         cmocka_unit_test(json_non_finite_numbers_become_strings),
         cmocka_unit_test(json_times_match_vg_format_time),
         cmocka_unit_test(json_severity_names_follow_otel_ranges),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -111,6 +112,35 @@ time_is_rfc3339_nanoseconds(void **state)
     assert_string_equal(s, "1969-12-31T23:59:59.999999999Z");
 }
 
+/* The arithmetic calendar agrees with the libc's gmtime over the years
+ * that nanoseconds in an int64 reach (1684..2255),
+ * leap days and centuries included, and truncates like snprintf. */
+static void
+time_matches_gmtime(void **state)
+{
+    int64_t sec;
+    char got[64], want[64];
+    struct tm tm;
+
+    (void)state;
+    for (sec = INT64_C(-9000000000); sec < INT64_C(9000000000);
+         sec += INT64_C(86399) * 7 + 3601) {
+        time_t t = (time_t)sec;
+
+        assert_non_null(gmtime_r(&t, &tm));
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d."
+                 "000000042Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        assert_int_equal(vg_format_time(sec * 1000000000 + 42, got,
+                                        sizeof(got)), 30);
+        assert_string_equal(got, want);
+    }
+    vg_format_time(INT64_C(951782400) * 1000000000, got, sizeof(got));
+    assert_string_equal(got, "2000-02-29T00:00:00.000000000Z");
+    assert_int_equal(vg_format_time(0, got, 11), 30);
+    assert_string_equal(got, "1970-01-01");
+}
+
 static void
 edit_distance(void **state)
 {
@@ -152,6 +182,7 @@ main(void)
         cmocka_unit_test(size_units),
         cmocka_unit_test(buf_grows_and_terminates),
         cmocka_unit_test(time_is_rfc3339_nanoseconds),
+        cmocka_unit_test(time_matches_gmtime),
         cmocka_unit_test(edit_distance),
         cmocka_unit_test(atomic_write_replaces),
     };
