@@ -22,9 +22,11 @@
  *   padding               zeros up to the next multiple of 8
  *
  * Checksum and drops: the crc covers every payload byte, the dropped flags
- * included.  Dropping a record of a sealed batch clears VG_BATCH_SEALED, and
- * whoever needs the checksum (the disk buffer) seals again; sealing is cheap
- * next to the write it protects, and the flag stays a plain byte.
+ * included.  A batch is frozen (VG_BATCH_SEALED set, no more adds) when it
+ * leaves the filters; its crc is computed only when its bytes are written
+ * out (the disk buffer seals it), since most batches never are.  Dropping
+ * a record of a sealed batch clears VG_BATCH_SEALED, and whoever needs the
+ * checksum seals again; the flag stays a plain byte.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -940,15 +942,27 @@ vg_batch_drop_raw(struct vg_batch *b, const struct vg_iter *it)
 }
 
 void
-vg_batch_seal(struct vg_batch *b)
+vg_batch_freeze(struct vg_batch *b)
 {
     struct vg_batch_hdr *h = hdr_of(b);
 
     if (h->flags & VG_BATCH_SEALED)
         return;
     h->payload_len = b->len - HDR_SIZE;
-    h->crc = vg_crc32c(0, b->buf + HDR_SIZE, b->len - HDR_SIZE);
     h->flags |= VG_BATCH_SEALED;
+    b->crc_stale = 1;
+}
+
+void
+vg_batch_seal(struct vg_batch *b)
+{
+    struct vg_batch_hdr *h = hdr_of(b);
+
+    if ((h->flags & VG_BATCH_SEALED) && !b->crc_stale)
+        return;
+    vg_batch_freeze(b);
+    h->crc = vg_crc32c(0, b->buf + HDR_SIZE, b->len - HDR_SIZE);
+    b->crc_stale = 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -46,6 +46,7 @@ struct vg_batch {
     struct vg_ack   *ack;       /* tracker this batch counts toward   */
     struct vg_instance *origin; /* the input that produced it         */
     int64_t          created;   /* mono ns, for latency accounting    */
+    int              crc_stale; /* frozen, header crc not yet computed */
 };
 
 /* Returns a new batch with one reference. */
@@ -79,7 +80,13 @@ void   vg_iter_release_raw(struct vg_iter *it);
  * clears VG_BATCH_SEALED: seal again before writing the bytes out. */
 void   vg_batch_drop_raw(struct vg_batch *b, const struct vg_iter *it);
 
-/* Computes the checksum and freezes the batch (idempotent). */
+/* Freezes the batch: sets VG_BATCH_SEALED, so adds fail with -EPERM,
+ * without computing the checksum yet (most batches never reach a disk).
+ * Idempotent. */
+void   vg_batch_freeze(struct vg_batch *b);
+
+/* Freezes the batch and computes its checksum: needed before its bytes
+ * are written out (idempotent, cheap once done). */
 void   vg_batch_seal(struct vg_batch *b);
 
 /* Serialised form = b->buf, b->len (header included) of a sealed batch.

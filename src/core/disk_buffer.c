@@ -368,6 +368,10 @@ vg_dbuf_append(struct vg_dbuf *d, const struct vg_batch *b,
 
     if (b->len > MAX_REC)
         return -EFBIG;
+    /* an unsealed record would be refused when read back: not written */
+    if (!(((const struct vg_batch_hdr *)(const void *)b->buf)->flags &
+          VG_BATCH_SEALED) || b->crc_stale)
+        return -EINVAL;
     if (d->max_size > 0 && d->bytes + rec > (uint64_t)d->max_size)
         return -ENOSPC;
     if (d->wsize >= SEG_TARGET && (rc = open_write_segment(d, d->wseg + 1)) < 0)

@@ -1134,7 +1134,7 @@ dispatch(struct vg_pipeline *pl, size_t stage, struct vg_batch *b)
         f->plugin->process(f, b);
         return;
     }
-    vg_batch_seal(b);
+    vg_batch_freeze(b);
     vg_firing_note(&pl->gen->eng->firing, pl->name, b);
     /* Past the filters each output's queue entry holds the tracker, so an
      * output's disk buffer can settle its part before delivery. */

@@ -229,6 +229,7 @@ vg_oq_push(struct vg_oq *q, struct vg_batch *b, struct vg_ack *ack)
     q->out->events_in += vg_batch_count_raw(b);
     n->queued = vg_mono_ns();
     if (q->dbuf) {
+        vg_batch_seal(b);
         rc = vg_dbuf_append(q->dbuf, b, &n->pos);
         if (rc == 0) {
             n->on_disk = 1;

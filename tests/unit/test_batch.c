@@ -634,6 +634,30 @@ batch_seal_then_decode_round_trips(void **state)
     vg_batch_unref_raw(d);
 }
 
+/* Freezing refuses adds but leaves the checksum for later: the bytes are
+ * not decodable until sealed, and sealing a frozen batch makes them so. */
+static void
+batch_freeze_defers_the_checksum(void **state)
+{
+    struct vg_batch *b = vg_batch_new_raw(0), *d = NULL;
+    struct vg_event ev = { .kind = VG_EV_LOG, .time = 1, .body = "x",
+                           .body_len = 1 };
+    struct vg_batch_hdr *h = (void *)b->buf;
+
+    (void)state;
+    assert_int_equal(vg_batch_add_raw(b, &ev), 0);
+    vg_batch_freeze(b);
+    assert_true(h->flags & VG_BATCH_SEALED);
+    assert_int_equal(vg_batch_add_raw(b, &ev), -EPERM);
+    h->crc = 0xdeadbeef;        /* whatever is there is not a checksum yet */
+    assert_int_equal(vg_batch_decode(b->buf, b->len, &d), -EBADMSG);
+    vg_batch_seal(b);
+    assert_int_equal(vg_batch_decode(b->buf, b->len, &d), 0);
+    assert_int_equal(vg_batch_count_raw(d), 1);
+    vg_batch_unref_raw(b);
+    vg_batch_unref_raw(d);
+}
+
 /* Dropping unseals; sealing again makes the bytes decodable with the drop. */
 static void
 batch_drop_after_seal_needs_reseal(void **state)
@@ -878,6 +902,7 @@ main(void)
         cmocka_unit_test(batch_drop_hides_event_and_counts),
         cmocka_unit_test(batch_seal_then_decode_round_trips),
         cmocka_unit_test(batch_drop_after_seal_needs_reseal),
+        cmocka_unit_test(batch_freeze_defers_the_checksum),
         cmocka_unit_test(batch_decode_refuses_bad_headers),
         cmocka_unit_test(batch_decode_refuses_every_truncation),
         cmocka_unit_test(batch_decode_refuses_forged_records),
