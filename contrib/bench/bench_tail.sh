@@ -4,7 +4,9 @@
 # writing to /dev/null, and reports lines/s, MB/s, CPU seconds per million
 # lines and peak RSS, the median of RUNS runs.  With PARSE the parse
 # filter sits between them: json (on a file of ~120-byte JSON lines),
-# nginx (the built-in reader) or regex (the same fields by a PCRE2 pattern).
+# json-modify (json, then an exclude on an attribute and a modify filter
+# renaming an attribute and adding a label), nginx (the built-in reader)
+# or regex (the same fields by a PCRE2 pattern).
 #
 #   contrib/bench/bench_tail.sh            # 1000 MB, 3 runs
 #   SIZE_MB=200 RUNS=1 contrib/bench/bench_tail.sh
@@ -21,8 +23,8 @@ BENCH_DIR=${BENCH_DIR:-/tmp}
 PARSE=${PARSE:-none}
 case $PARSE in
 none|nginx|regex) KIND=access ;;
-json) KIND=json ;;
-*) echo "PARSE must be none, json, nginx or regex" >&2; exit 2 ;;
+json|json-modify) KIND=json ;;
+*) echo "PARSE must be none, json, json-modify, nginx or regex" >&2; exit 2 ;;
 esac
 DATA="$BENCH_DIR/vigil-bench-tail-v2-$KIND-${SIZE_MB}MB.log"
 [ "$KIND" = access ] && DATA="$BENCH_DIR/vigil-bench-tail-v2-${SIZE_MB}MB.log"
@@ -80,6 +82,18 @@ json) FILTERS="    filters:
         time_key: time
         severity_key: level
         keep_body: false" ;;
+json-modify) FILTERS="    filters:
+      - name: parse
+        format: json
+        time_key: time
+        severity_key: level
+        keep_body: false
+        exclude: '^/health'
+        match_key: path
+      - name: modify
+        operations:
+          - rename: { from: ms, to: duration_ms, in: attributes }
+          - set: { key: team, value: web, in: labels }" ;;
 nginx) FILTERS="    filters:
       - name: parse
         format: nginx
