@@ -389,6 +389,11 @@ framing_waits_for_incomplete_frames(void **state)
     /* at eof the rest comes out as it is */
     assert_int_equal(frames("<1>no newline", 100, 1, out), 1);
     assert_string_equal(out, "<1>no newline");
+    /* a sender that closes inside a counted frame: what came, flagged */
+    assert_int_equal(frames("10 <1>abc", 100, 1, out), 1);
+    assert_string_equal(out, "<1>abc~");
+    /* a bare count at eof carries nothing */
+    assert_int_equal(frames("12 ", 100, 1, out), 0);
 }
 
 static void

@@ -192,6 +192,11 @@ sd_parse_line(const char *line, size_t len, struct sd_metric *m,
         *why = "no type";
         return -EINVAL;
     }
+    /* the name is reported as a C string: a NUL would cut it short */
+    if (memchr(line, '\0', colon)) {
+        *why = "NUL byte in the metric name";
+        return -EINVAL;
+    }
     m->name.p = line;
     m->name.len = colon;
     if (parse_values(line + colon + 1, bar - colon - 1, m, why) < 0)

@@ -76,6 +76,16 @@ fr_next(struct fr_state *st, const char *buf, size_t len, size_t max,
     if (h > 0) {
         size_t take = count > max ? max : count;
 
+        if (len - i - (size_t)h < take && eof) {
+            /* the sender closed mid-frame: keep what came, flagged */
+            *used = len;
+            if (len - i - (size_t)h == 0)
+                return 0;
+            f->msg = buf + i + h;
+            f->len = len - i - (size_t)h;
+            f->truncated = 1;
+            return 1;
+        }
         if (len - i - (size_t)h < take)
             return 0;
         f->msg = buf + i + h;

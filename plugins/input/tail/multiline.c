@@ -120,9 +120,10 @@ append(struct tail_ml *m, const struct tail_ml_rules *r, const char *p,
     if (m->len + need > r->max_record) {
         m->truncated = 1;
         need = m->len < r->max_record ? r->max_record - m->len : 0;
-        if (need == 0)
-            return;
     }
+    /* nothing to add: an empty first line must not touch buf (NULL) */
+    if (need == 0)
+        return;
     if (m->len + need > m->cap) {
         size_t cap = m->cap ? m->cap : 256;
 
@@ -159,7 +160,8 @@ tail_ml_flush(struct tail_ml *m, tail_record_fn fn, void *arg)
     if (!m->pending)
         return 0;
     m->pending = 0;
-    return fn(arg, m->buf, m->len, m->truncated);
+    /* a record of one empty line may have no buffer yet */
+    return fn(arg, m->buf ? m->buf : "", m->len, m->truncated);
 }
 
 int
