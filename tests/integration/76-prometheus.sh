@@ -1,13 +1,17 @@
 #!/bin/sh
 # prometheus input: a python HTTP server serves the pages of
 # tests/fixtures/prometheus, one per port (a target's instance label is
-# its host:port), plus a slow page (timeout -> up 0), a page behind a
-# bearer token, and a page too large; one more port refuses connections
-# (up 0).  One scrape of each (interval 1h), checked in the file output:
-# samples, histograms, summaries, escaping, time stamps, OpenMetrics,
-# honor_labels both ways, added labels, and a malformed line among good
-# ones.
+# its host:port; .txt pages are sent as OpenMetrics), plus a slow page
+# (timeout -> up 0), a page behind a bearer token, a page too large that
+# says so (Content-Length) and one that does not (cut while streamed),
+# and a large page sent in odd-sized chunks that cut lines anywhere; one
+# more port refuses connections (up 0).  One scrape of each (interval
+# 1h), checked in the file output: samples, histograms, summaries,
+# escaping, time stamps, OpenMetrics, honor_labels both ways, added
+# labels, a malformed line among good ones, and every line of the large
+# page.
 . "$(dirname "$0")/lib.sh"
+need_plugin in_prometheus
 
 FIX="$VIGIL_SRCDIR/tests/fixtures/prometheus"
 PAGES="node_exporter.prom histograms.prom summaries.prom escaping.prom timestamps.prom openmetrics.txt malformed.prom"
@@ -32,8 +36,9 @@ import http.server, socketserver, sys, threading, time, os
 fix, portfile, pages = sys.argv[1], sys.argv[2], sys.argv[3:]
 class Srv(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
-def handler(kind, body):
+def handler(kind, body, ctype="text/plain; version=0.0.4"):
     class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
         def log_message(self, *a):
             pass
         def do_GET(self):
@@ -42,26 +47,65 @@ def handler(kind, body):
             if kind == "auth" and \
                     self.headers.get("Authorization") != "Bearer s3cret":
                 self.send_response(401)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
             self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Type", ctype)
+            if kind == "chunked":
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             try:
-                self.wfile.write(body)
-            except BrokenPipeError:
+                if kind != "chunked":
+                    self.wfile.write(body)
+                    return
+                # sizes that cut lines, escapes and UTF-8 anywhere
+                off, sizes, k = 0, [1, 2, 3, 7, 13, 4093, 16385, 65537], 0
+                while off < len(body):
+                    n = sizes[k % len(sizes)]
+                    k += 1
+                    c = body[off:off + n]
+                    off += n
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(c), c))
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
                 pass
     return H
+# the large page: K counters with escaped labels, H histograms, one line
+# longer than max_line_size
+K, H = 40000, 2000
+big = [b"# HELP big_requests_total Requests.",
+       b"# TYPE big_requests_total counter"]
+for i in range(K):
+    big.append(('big_requests_total{path="/p/%d",q="a\\"b\\\\c\\nd",'
+                'u="h\u00e9llo w\u00f6rld"} %d' % (i, i)).encode())
+big.append(b'too_long{x="' + b"y" * 2000 + b'"} 1')
+big.append(b"# TYPE big_latency histogram")
+for j in range(H):
+    for le, m in (("0.1", 1), ("1", 2), ("+Inf", 3)):
+        big.append(b'big_latency_bucket{g="%d",le="%s"} %d' %
+                   (j, le.encode(), m * j))
+    big.append(b'big_latency_sum{g="%d"} %d' % (j, j))
+    big.append(b'big_latency_count{g="%d"} %d' % (j, 3 * j))
+big = b"\r\n".join(big) + b"\r\n"
+
+OM = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 servers = []
 for p in pages:
-    servers.append((p, "page", open(os.path.join(fix, p), "rb").read()))
-servers.append(("slow", "slow", b"slow_metric 1\n"))
-servers.append(("auth", "auth", b"secret_metric 42\n"))
-servers.append(("big", "page", b"big_metric 1\n" * 200))
+    servers.append((p, "page", open(os.path.join(fix, p), "rb").read(),
+                    OM if p.endswith(".txt") else None))
+servers.append(("slow", "slow", b"slow_metric 1\n", None))
+servers.append(("auth", "auth", b"secret_metric 42\n", None))
+servers.append(("big", "page", b"big_metric 1\n" * 200, None))
+servers.append(("cut", "chunked",
+                b"".join(b"cut_metric{i=\"%d\"} 1\n" % i
+                         for i in range(500)), None))
+servers.append(("large", "chunked", big, None))
 out = []
-for name, kind, body in servers:
-    s = Srv(("127.0.0.1", 0), handler(kind, body))
+for name, kind, body, ctype in servers:
+    s = Srv(("127.0.0.1", 0), handler(kind, body, *([ctype] if ctype else [])))
     threading.Thread(target=s.serve_forever, daemon=True).start()
     out.append("%s %d" % (name, s.server_address[1]))
 # a port that refuses: bound, then closed
@@ -105,10 +149,17 @@ pipelines:
         targets:
           - http://127.0.0.1:$(port auth)/metrics
           - http://127.0.0.1:$(port big)/metrics
+          - http://127.0.0.1:$(port cut)/metrics
         interval: 1h
         job: authjob
         max_body_size: 1KiB
         auth: { bearer_token: s3cret }
+      - name: prometheus
+        alias: large
+        targets: [ "http://127.0.0.1:$(port large)/metrics" ]
+        interval: 1h
+        job: large
+        max_line_size: 1KiB
     outputs:
       - name: file
         path: $T/out.jsonl
@@ -117,11 +168,13 @@ chmod 600 "$T/vigil.yaml"              # it holds the bearer token
 "$VIGIL" --plugin-path "$PLUGPATH" --check -c "$T/vigil.yaml" \
     >"$T/check.log" 2>&1 || fail "config check: $(cat "$T/check.log")"
 start_vigil run -c "$T/vigil.yaml"
-# 9 + 1 + 2 targets, each reports up once
-wait_for 15 sh -c "[ \$(grep -c '\"name\":\"up\"' '$T/out.jsonl' 2>/dev/null) -ge 12 ]" ||
+# 9 + 1 + 3 + 1 targets, each reports up once
+wait_for 30 sh -c "[ \$(grep -c '\"name\":\"up\"' '$T/out.jsonl' 2>/dev/null) -ge 14 ]" ||
     fail "not every target scraped: $(grep -c '"name":"up"' "$T/out.jsonl" 2>/dev/null)"
 kill -TERM "$VPID"
 wait_exit "$VPID" 20 || fail "vigil did not stop"
+# a sanitizer's report (a leak of a cut page's buffers) fails the exit
+[ "$RC" = 0 ] || fail "vigil exited $RC"
 
 python3 - "$T/out.jsonl" "$T/ports" <<'PY' || fail "scraped values differ"
 import json, sys
@@ -197,7 +250,40 @@ want("secret_metric", "value", 42, job="authjob")
 want("up", "value", 1, instance=inst("auth"), job="authjob")
 want("up", "value", 0, instance=inst("big"), job="authjob")
 if find("big_metric"):
-    bad.append("a page past max_body_size was parsed")
+    bad.append("a page that announced more than max_body_size was read")
+# a page past max_body_size without Content-Length: cut, its first lines
+# kept and counted
+want("up", "value", 0, instance=inst("cut"), job="authjob")
+cut = [e for e in ev if e["name"] == "cut_metric"]
+e = find("scrape_samples_scraped", instance=inst("cut"))
+if not 0 < len(cut) < 100 or not e or e["value"] != len(cut) or \
+        [c["labels"]["i"] for c in cut] != [str(i) for i in range(len(cut))]:
+    bad.append("cut page: %d events, scrape_samples_scraped %r" %
+               (len(cut), e))
+# the large page: every line, whatever the chunks cut
+K, H = 40000, 2000
+want("up", "value", 1, instance=inst("large"), job="large")
+want("scrape_samples_scraped", "value", K + 5 * H, instance=inst("large"))
+reqs = [e for e in ev if e["name"] == "big_requests_total"]
+lat = [e for e in ev if e["name"] == "big_latency"]
+if len(reqs) != K or len(lat) != H:
+    bad.append("large page: %d counters, %d histograms" % (len(reqs),
+                                                            len(lat)))
+for i, e in enumerate(reqs):
+    l = e["labels"]
+    if e["value"] != i or e["type"] != "counter" or \
+            l.get("path") != "/p/%d" % i or l.get("q") != 'a"b\\c\nd' or \
+            l.get("u") != "h\u00e9llo w\u00f6rld":
+        bad.append("large page: counter %d: %r" % (i, e))
+        break
+for j, e in enumerate(lat):
+    if e["labels"].get("g") != str(j) or \
+            [b["count"] for b in e["buckets"]] != [j, j, j] or \
+            e["sum"] != j or e["count"] != 3 * j:
+        bad.append("large page: histogram %d: %r" % (j, e))
+        break
+if find("too_long"):
+    bad.append("a line past max_line_size was read")
 for b in bad:
     print(b)
 sys.exit(1 if bad else 0)
@@ -214,4 +300,10 @@ grep -q "malformed line from 'http://127.0.0.1:$(port malformed.prom)': 'this li
     fail "malformed line not logged"
 grep -Eq "input\[prometheus#1\]:.* malformed 4(,|$)" "$T/run.log" ||
     fail "malformed not counted 4: $(grep 'events in' "$T/run.log")"
+grep -Eq "input\[large\]:.* malformed 1(,|$)" "$T/run.log" ||
+    fail "line past max_line_size not counted: $(grep 'large' "$T/run.log")"
+long_msg="'too_long{x=\"yyy.*\.\.\.': line longer than max_line_size"
+grep -q "malformed line from 'http://127.0.0.1:$(port large)': $long_msg" \
+    "$T/run.log" ||
+    fail "line past max_line_size not logged"
 ok "timeouts, refused connections, pages too large and malformed lines logged and counted"

@@ -10,10 +10,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "prom_parse.h"
 
 #define NAME_MAX_ 1024                  /* bytes of a metric name */
+#define KEEP_MAX  (64 * 1024)           /* buffers kept between pages */
 
 enum ftype {
     F_NONE,                             /* no family, or untyped     */
@@ -54,6 +56,12 @@ struct prom_parser {
     uint32_t          nlabels;
     char             *key;              /* a serialized label set */
     size_t            kcap;
+    /* streaming */
+    char             *line;             /* a line cut by a piece's end */
+    size_t            llen, lcap;
+    size_t            max_line;         /* bytes before the newline */
+    int               skipping;         /* the rest of a line too long */
+    int               done;             /* past "# EOF", or failed */
 };
 
 /* One sample line, read. */
@@ -69,9 +77,17 @@ prom_parser_new(const struct prom_out *out)
 {
     struct prom_parser *p = calloc(1, sizeof(*p));
 
-    if (p)
+    if (p) {
         p->out = *out;
+        p->max_line = PROM_MAX_LINE;
+    }
     return p;
+}
+
+void
+prom_parser_set_max_line(struct prom_parser *p, size_t max)
+{
+    p->max_line = max < 64 ? 64 : max;
 }
 
 static void
@@ -95,7 +111,20 @@ prom_parser_free(struct prom_parser *p)
     free(p->groups);
     free(p->scratch);
     free(p->key);
+    free(p->line);
     free(p);
+}
+
+int
+prom_content_type_is_openmetrics(const char *ct)
+{
+    static const char om[] = "application/openmetrics-text";
+
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return strncasecmp(ct, om, sizeof(om) - 1) == 0 &&
+           (ct[sizeof(om) - 1] == '\0' || ct[sizeof(om) - 1] == ';' ||
+            ct[sizeof(om) - 1] == ' ');
 }
 
 int
@@ -266,6 +295,11 @@ parse_sample(struct prom_parser *p, const char *s, size_t len,
             *why = "time stamp is not an integer (ms)";
             return -EINVAL;
         }
+        /* in ns it must fit an int64_t: the years 1678 to 2262 */
+        if (fabs(p->om ? ts * 1e9 : ts * 1e6) >= 9.2e18) {
+            *why = "time stamp out of range";
+            return -EINVAL;
+        }
         sm->ts = p->om ? (int64_t)llround(ts * 1e9) :
                  (int64_t)ts * INT64_C(1000000);
         i = skip_blank(s, i, len);
@@ -390,7 +424,8 @@ group_emit(struct prom_parser *p, struct group *g)
         l->value = g->key + off + 4;
         off += 4 + l->value_len;
     }
-    qsort(g->b, g->nb, sizeof(*g->b), bucket_cmp);
+    if (g->nb)                          /* a group of only _count */
+        qsort(g->b, g->nb, sizeof(*g->b), bucket_cmp);
     for (i = 0; i < g->nb; i++) {
         double c = g->b[i].cum - prev;
 
@@ -606,52 +641,187 @@ emit:
     return 1;
 }
 
+/* ------------------------------------------------------------------ */
+/* Pages                                                               */
+/* ------------------------------------------------------------------ */
+
+/* One line s[0..n) without its newline: samples read (0 or 1), or
+ * -ENOMEM. */
+static int
+line_read(struct prom_parser *p, const char *s, size_t n)
+{
+    size_t i;
+
+    if (n && s[n - 1] == '\r')
+        n--;
+    i = skip_blank(s, 0, n);
+    s += i;
+    n -= i;
+    if (n == 0)
+        return 0;
+    if (s[0] == '#') {
+        if (n == 5 && memcmp(s, "# EOF", 5) == 0) {
+            family_end(p);
+            p->done = 1;
+            return 0;
+        }
+        comment_line(p, s, n);
+        return 0;
+    }
+    /* the unescaped values of a line are never longer than it */
+    if (n + 1 > p->scap) {
+        char *sc = realloc(p->scratch, n + 1);
+
+        if (!sc)
+            return -ENOMEM;
+        p->scratch = sc;
+        p->scap = n + 1;
+    }
+    return sample_line(p, s, n);
+}
+
+/* Appends s[0..n) to the held line; 0 or -ENOMEM. */
+static int
+line_hold(struct prom_parser *p, const char *s, size_t n)
+{
+    if (p->llen + n > p->lcap) {
+        size_t cap = p->lcap ? p->lcap : 256;
+        char *l;
+
+        while (cap < p->llen + n)
+            cap *= 2;
+        if (cap > p->max_line)
+            cap = p->max_line;
+        if (!(l = realloc(p->line, cap)))
+            return -ENOMEM;
+        p->line = l;
+        p->lcap = cap;
+    }
+    memcpy(p->line + p->llen, s, n);
+    p->llen += n;
+    return 0;
+}
+
+/*
+ * A line past max_line: its first max_line bytes are reported, wherever
+ * the pieces were cut, and the rest skipped.  s[0..n) is what this piece
+ * has of it past the held part.
+ */
+static int
+line_too_long(struct prom_parser *p, const char *s, size_t n)
+{
+    static const char why[] = "line longer than max_line_size";
+    int rc;
+
+    if (p->llen == 0) {
+        p->out.malformed(p->out.arg, s, p->max_line, why);
+        return 0;
+    }
+    if ((rc = line_hold(p, s, p->max_line - p->llen)) < 0)
+        return rc;
+    p->out.malformed(p->out.arg, p->line, p->llen, why);
+    p->llen = 0;
+    return 0;
+}
+
+/* Frees buffers a page with a long line grew, so that they do not stay
+ * that large for every later page. */
+static void
+buffers_trim(struct prom_parser *p)
+{
+    if (p->lcap > KEEP_MAX) {
+        free(p->line);
+        p->line = NULL;
+        p->lcap = 0;
+    }
+    if (p->scap > KEEP_MAX) {
+        free(p->scratch);
+        p->scratch = NULL;
+        p->scap = 0;
+    }
+}
+
+void
+prom_parser_reset(struct prom_parser *p)
+{
+    groups_clear(p);
+    p->ftype = F_NONE;
+    p->flen = 0;
+    p->family[0] = '\0';
+    p->llen = 0;
+    p->skipping = 0;
+    p->done = 0;
+    buffers_trim(p);
+}
+
+void
+prom_parser_begin(struct prom_parser *p, int openmetrics)
+{
+    prom_parser_reset(p);
+    p->om = openmetrics;
+}
+
+long
+prom_parser_feed(struct prom_parser *p, const char *data, size_t len)
+{
+    long samples = 0;
+    int rc = 0;
+
+    while (len && !p->done) {
+        const char *nl = memchr(data, '\n', len);
+        size_t n = nl ? (size_t)(nl - data) : len;
+        size_t step = nl ? n + 1 : n;
+
+        if (p->skipping) {
+            p->skipping = !nl;
+        } else if (p->llen + n > p->max_line) {
+            rc = line_too_long(p, data, n);
+            p->skipping = !nl;
+        } else if (p->llen == 0 && nl) {
+            rc = line_read(p, data, n);         /* whole: read in place */
+        } else if ((rc = line_hold(p, data, n)) == 0 && nl) {
+            rc = line_read(p, p->line, p->llen);
+            p->llen = 0;
+        }
+        if (rc < 0)
+            goto fail;
+        samples += rc;
+        data += step;
+        len -= step;
+    }
+    return samples;
+fail:
+    family_end(p);
+    p->done = 1;
+    p->llen = 0;
+    return rc;
+}
+
+long
+prom_parser_end(struct prom_parser *p)
+{
+    int rc = 0;
+
+    if (!p->done && !p->skipping && p->llen)
+        rc = line_read(p, p->line, p->llen);
+    family_end(p);
+    p->done = 1;
+    p->llen = 0;
+    p->skipping = 0;
+    buffers_trim(p);
+    return rc;
+}
+
 long
 prom_parse(struct prom_parser *p, const char *body, size_t len,
            int openmetrics)
 {
-    size_t off = 0;
-    long samples = 0;
-    int rc;
+    long samples, last;
 
-    p->om = openmetrics;
-    family_end(p);
-    while (off < len) {
-        const char *s = body + off, *nl = memchr(s, '\n', len - off);
-        size_t n = nl ? (size_t)(nl - s) : len - off;
-        size_t i;
-
-        off += n + 1;
-        if (n && s[n - 1] == '\r')
-            n--;
-        i = skip_blank(s, 0, n);
-        s += i;
-        n -= i;
-        if (n == 0)
-            continue;
-        if (s[0] == '#') {
-            if (n == 5 && memcmp(s, "# EOF", 5) == 0)
-                break;
-            comment_line(p, s, n);
-            continue;
-        }
-        /* the unescaped values of a line are never longer than it */
-        if (n + 1 > p->scap) {
-            char *sc = realloc(p->scratch, n + 1);
-
-            if (!sc) {
-                family_end(p);
-                return -ENOMEM;
-            }
-            p->scratch = sc;
-            p->scap = n + 1;
-        }
-        if ((rc = sample_line(p, s, n)) < 0) {
-            family_end(p);
-            return rc;
-        }
-        samples += rc;
-    }
-    family_end(p);
-    return samples;
+    prom_parser_begin(p, openmetrics);
+    if ((samples = prom_parser_feed(p, body, len)) < 0)
+        return samples;
+    if ((last = prom_parser_end(p)) < 0)
+        return last;
+    return samples + last;
 }

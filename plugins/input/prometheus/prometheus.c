@@ -1,10 +1,12 @@
 /*
  * input prometheus: scrapes Prometheus text (0.0.4) and OpenMetrics pages
  * every `interval`, all targets at once through the shared HTTP client.
- * A page is parsed where the client received it (prom_parse.c), into one
- * or more batches; every scrape, good or not, also yields up,
- * scrape_duration_seconds and scrape_samples_scraped for its target.  A
- * target still answering when its next scrape is due is not asked again.
+ * A page is parsed as its bytes arrive (prom_parse.c), never held whole,
+ * into batches emitted every BATCH_EVENTS events; every scrape, good or
+ * not, also yields up, scrape_duration_seconds and scrape_samples_scraped
+ * for its target.  Targets' transfers interleave, so each target has its
+ * own parser and batch.  A target still answering when its next scrape
+ * is due is not asked again.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,6 +33,7 @@ struct prom_conf {                      /* the core fills this in */
     int                     honor_labels;
     struct vg_map           labels;
     int64_t                 max_body_size;  /* bytes */
+    int64_t                 max_line_size;  /* bytes */
     struct vg_map           headers;
     char                   *user;
     char                   *password;
@@ -51,6 +54,13 @@ struct target {
     int                busy;            /* a scrape in flight */
     int                up;              /* last outcome; -1 none yet */
     int64_t            started;         /* ns, wall clock */
+    /* the scrape in flight */
+    struct prom_parser *parser;
+    struct vg_batch    *b;
+    long                status;         /* HTTP status; 0 before one */
+    int                 parsing;        /* a 200 page: begun */
+    long                samples;        /* read so far */
+    int64_t             received;       /* body bytes so far */
 };
 
 struct complaint {
@@ -62,16 +72,12 @@ struct prom_state {
     struct vg_instance     *in;
     const struct prom_conf *conf;
     struct vg_http         *http;
-    struct prom_parser     *parser;
     struct target          *targets;
     size_t                  ntargets;
     struct vg_timer        *timer;
     char                   *auth;       /* Authorization value or NULL */
     int                     running;
-    /* the scrape being parsed */
-    struct target          *cur;
-    struct vg_batch        *b;
-    int64_t                 now;
+    /* the event being built, for whichever target's piece is read */
     struct vg_kv            kv[PROM_MAX_LABELS + TARGET_MAX];
     char                   *names;      /* exported_ label names */
     size_t                  ncap;
@@ -118,7 +124,11 @@ static const struct vg_option prom_options[] = {
       .help = "labels added to every sample" },
     { .name = "max_body_size", .type = VG_OPT_SIZE, .def = "64MiB",
       .offset = offsetof(struct prom_conf, max_body_size),
-      .help = "a larger page fails the scrape" },
+      .help = "a larger page fails the scrape (the lines read before "
+              "are kept)" },
+    { .name = "max_line_size", .type = VG_OPT_SIZE, .def = "1MiB",
+      .offset = offsetof(struct prom_conf, max_line_size),
+      .help = "a longer line is malformed and skipped" },
     { .name = "headers", .type = VG_OPT_MAP, .flags = VG_OPT_SECRET,
       .offset = offsetof(struct prom_conf, headers),
       .help = "extra request headers" },
@@ -137,30 +147,32 @@ static const struct vg_option prom_options[] = {
 /* ------------------------------------------------------------------ */
 
 static void
-add_event(struct prom_state *st, struct vg_event *ev)
+add_event(struct target *t, struct vg_event *ev)
 {
-    struct vg_instance *in = st->in;
+    struct vg_instance *in = t->st->in;
 
-    if (!st->b)
-        st->b = vg_batch_new(in, 64 * 1024);
-    if (vg_batch_add(in, st->b, ev) < 0)
+    if (!t->b)
+        t->b = vg_batch_new(in, 64 * 1024);
+    if (vg_batch_add(in, t->b, ev) < 0)
         vg_count(in, "dropped", 1);
-    if (vg_batch_count(in, st->b) >= BATCH_EVENTS) {
-        vg_emit(in, st->b);
-        st->b = NULL;
+    if (vg_batch_count(in, t->b) >= BATCH_EVENTS) {
+        vg_emit(in, t->b);
+        t->b = NULL;
     }
 }
 
 static void
-emit_pending(struct prom_state *st)
+emit_pending(struct target *t)
 {
-    if (!st->b)
+    struct vg_instance *in = t->st->in;
+
+    if (!t->b)
         return;
-    if (vg_batch_count(st->in, st->b))
-        vg_emit(st->in, st->b);
+    if (vg_batch_count(in, t->b))
+        vg_emit(in, t->b);
     else
-        vg_batch_unref(st->in, st->b);
-    st->b = NULL;
+        vg_batch_unref(in, t->b);
+    t->b = NULL;
 }
 
 static int
@@ -180,9 +192,9 @@ target_has(const struct target *t, const char *name, uint32_t len)
  * scraped label exported_NAME, or with honor_labels drops the target's.
  */
 static uint32_t
-merge_labels(struct prom_state *st, const struct prom_label *l, uint32_t n)
+merge_labels(const struct target *t, const struct prom_label *l, uint32_t n)
 {
-    const struct target *t = st->cur;
+    struct prom_state *st = t->st;
     size_t need = 0, off = 0;
     uint32_t i, j, k = 0;
     int clash[PROM_MAX_LABELS];
@@ -239,18 +251,18 @@ static void
 on_metric(void *arg, const char *name, const struct prom_label *labels,
           uint32_t nlabels, int counter, double value, int64_t ts)
 {
-    struct prom_state *st = arg;
+    struct target *t = arg;
     struct vg_event ev;
 
     memset(&ev, 0, sizeof(ev));
     ev.kind = VG_EV_METRIC;
-    ev.time = ts ? ts : st->now;
+    ev.time = ts ? ts : t->started;
     ev.name = name;
     ev.metric_type = counter ? VG_METRIC_COUNTER : VG_METRIC_GAUGE;
     ev.value = value;
-    ev.labels = st->kv;
-    ev.nlabels = merge_labels(st, labels, nlabels);
-    add_event(st, &ev);
+    ev.labels = t->st->kv;
+    ev.nlabels = merge_labels(t, labels, nlabels);
+    add_event(t, &ev);
 }
 
 static void
@@ -258,12 +270,12 @@ on_histogram(void *arg, const char *name, const struct prom_label *labels,
              uint32_t nlabels, const double *bounds, const uint64_t *counts,
              uint32_t nbuckets, double sum, uint64_t count, int64_t ts)
 {
-    struct prom_state *st = arg;
+    struct target *t = arg;
     struct vg_event ev;
 
     memset(&ev, 0, sizeof(ev));
     ev.kind = VG_EV_METRIC;
-    ev.time = ts ? ts : st->now;
+    ev.time = ts ? ts : t->started;
     ev.name = name;
     ev.metric_type = VG_METRIC_HISTOGRAM;
     ev.hist.nbuckets = nbuckets;
@@ -271,15 +283,16 @@ on_histogram(void *arg, const char *name, const struct prom_label *labels,
     ev.hist.counts = counts;
     ev.hist.sum = sum;
     ev.hist.count = count;
-    ev.labels = st->kv;
-    ev.nlabels = merge_labels(st, labels, nlabels);
-    add_event(st, &ev);
+    ev.labels = t->st->kv;
+    ev.nlabels = merge_labels(t, labels, nlabels);
+    add_event(t, &ev);
 }
 
 static void
 on_malformed(void *arg, const char *line, size_t len, const char *why)
 {
-    struct prom_state *st = arg;
+    struct target *t = arg;
+    struct prom_state *st = t->st;
     char quote[QUOTE_MAX + 1];
     int64_t now = vg_now(st->in);
     size_t i, n = len < QUOTE_MAX ? len : QUOTE_MAX;
@@ -297,29 +310,104 @@ on_malformed(void *arg, const char *line, size_t len, const char *why)
         quote[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
     quote[n] = '\0';
     vg_log(st->in, VG_LOG_WARN, "malformed line from '%s': '%s%s': %s "
-           "(%" PRIu64 " more not logged)", st->cur->where, quote,
+           "(%" PRIu64 " more not logged)", t->where, quote,
            len > n ? "..." : "", why, quiet);
 }
 
 static void
-add_self(struct prom_state *st, const char *name, double value)
+add_self(struct target *t, const char *name, double value)
 {
     struct vg_event ev;
 
     memset(&ev, 0, sizeof(ev));
     ev.kind = VG_EV_METRIC;
-    ev.time = st->now;
+    ev.time = t->started;
     ev.name = name;
     ev.metric_type = VG_METRIC_GAUGE;
     ev.value = value;
-    ev.labels = st->cur->labels;
-    ev.nlabels = st->cur->nlabels;
-    add_event(st, &ev);
+    ev.labels = t->labels;
+    ev.nlabels = t->nlabels;
+    add_event(t, &ev);
 }
 
 /* ------------------------------------------------------------------ */
 /* Scrapes                                                             */
 /* ------------------------------------------------------------------ */
+
+/*
+ * The head of a page: only a 200 is read (an error page is not even
+ * received), in the format its Content-Type names.  A page that
+ * announces more than max_body_size is refused before any of it is read.
+ */
+static int
+on_head(void *arg, const struct vg_http_head *hd)
+{
+    struct target *t = arg;
+    const struct prom_conf *c = t->st->conf;
+
+    t->status = hd->status;
+    if (!t->st->running || hd->status != 200)
+        return -ECANCELED;
+    if (hd->content_length > c->max_body_size)
+        return -EFBIG;
+    prom_parser_begin(t->parser,
+                      prom_content_type_is_openmetrics(hd->content_type));
+    t->parsing = 1;
+    return 0;
+}
+
+/* A piece of the page: its complete lines become events at once. */
+static int
+on_body(void *arg, const char *data, size_t len)
+{
+    struct target *t = arg;
+    long n;
+
+    if (!t->st->running)
+        return -ECANCELED;
+    t->received += (int64_t)len;
+    if (t->received > t->st->conf->max_body_size)
+        return -EFBIG;
+    if ((n = prom_parser_feed(t->parser, data, len)) < 0)
+        return (int)n;
+    t->samples += n;
+    return 0;
+}
+
+/* The outcome of a scrape: 1 (up) or 0 with reason[size] set. */
+static int
+scrape_outcome(struct target *t, const struct vg_http_result *r,
+               char *reason, size_t size)
+{
+    long n;
+
+    if (t->status && t->status != 200) {
+        snprintf(reason, size, "HTTP %ld", t->status);
+    } else if (r->stream_error == -EFBIG) {
+        snprintf(reason, size, "page larger than max_body_size (%" PRId64
+                 " bytes)", t->st->conf->max_body_size);
+    } else if (r->stream_error < 0) {
+        snprintf(reason, size, "%s", strerror(-r->stream_error));
+    } else if (r->curl_code != 0) {
+        snprintf(reason, size, "%s", r->error);
+    } else if (r->status != 200) {
+        snprintf(reason, size, "HTTP %ld", r->status);
+    } else {
+        if (!t->parsing) {              /* an empty page: no body came */
+            prom_parser_begin(t->parser, 0);
+            t->parsing = 1;
+        }
+        if ((n = prom_parser_end(t->parser)) >= 0) {
+            t->samples += n;
+            return 1;
+        }
+        snprintf(reason, size, "%s", strerror((int)-n));
+    }
+    /* a cut page: its last line and held histograms are not complete */
+    if (t->parsing)
+        prom_parser_reset(t->parser);
+    return 0;
+}
 
 static void
 on_response(struct vg_http *h, const struct vg_http_result *r, void *arg)
@@ -327,30 +415,18 @@ on_response(struct vg_http *h, const struct vg_http_result *r, void *arg)
     struct target *t = arg;
     struct prom_state *st = t->st;
     char reason[160] = "";
-    long samples = 0;
-    int up = 0;
+    int up;
 
     (void)h;
     t->busy = 0;
-    if (!st->running)
+    if (!st->running) {
+        prom_parser_reset(t->parser);
+        if (t->b)
+            vg_batch_unref(st->in, t->b);
+        t->b = NULL;
         return;
-    st->cur = t;
-    st->now = t->started;
-    if (r->curl_code != 0) {
-        snprintf(reason, sizeof(reason), "%s", r->error);
-    } else if (r->status != 200) {
-        snprintf(reason, sizeof(reason), "HTTP %ld", r->status);
-    } else if (r->body_len > (size_t)st->conf->max_body_size) {
-        snprintf(reason, sizeof(reason), "page larger than max_body_size "
-                 "(%" PRId64 " bytes)", st->conf->max_body_size);
-    } else {
-        samples = prom_parse(st->parser, r->body, r->body_len,
-                             prom_is_openmetrics(r->body, r->body_len));
-        if (samples < 0)
-            snprintf(reason, sizeof(reason), "%s", strerror((int)-samples));
-        else
-            up = 1;
     }
+    up = scrape_outcome(t, r, reason, sizeof(reason));
     if (!up && t->up != 0)
         vg_log(st->in, VG_LOG_WARN, "scrape of '%s' failed: %s", t->where,
                reason);
@@ -358,11 +434,11 @@ on_response(struct vg_http *h, const struct vg_http_result *r, void *arg)
         vg_log(st->in, VG_LOG_INFO, "scrape of '%s' works again", t->where);
     t->up = up;
     vg_count(st->in, up ? "scrapes" : "scrape_failures", 1);
-    add_self(st, "up", up);
-    add_self(st, "scrape_duration_seconds", (double)r->elapsed / 1e9);
-    add_self(st, "scrape_samples_scraped", samples > 0 ? (double)samples : 0);
-    emit_pending(st);
-    st->cur = NULL;
+    add_self(t, "up", up);
+    add_self(t, "scrape_duration_seconds", (double)r->elapsed / 1e9);
+    /* a cut page: the samples read before the cut, which were kept */
+    add_self(t, "scrape_samples_scraped", (double)t->samples);
+    emit_pending(t);
 }
 
 static void
@@ -400,7 +476,12 @@ on_tick(struct vg_instance *in, void *arg)
             vg_http_request_free(r);
             continue;
         }
+        vg_http_request_stream(r, on_head, on_body, t);
         t->started = vg_now(in);
+        t->status = 0;
+        t->parsing = 0;
+        t->samples = 0;
+        t->received = 0;
         if (vg_http_send(st->http, r, on_response, t) == 0)
             t->busy = 1;
     }
@@ -479,14 +560,18 @@ target_setup(struct prom_state *st, struct target *t, const char *url)
 static void
 prom_state_free(struct prom_state *st)
 {
+    size_t i;
+
     if (!st)
         return;
     vg_http_free(st->http);
     if (st->timer)
         vg_timer_free(st->in, st->timer);
-    if (st->b)
-        vg_batch_unref(st->in, st->b);
-    prom_parser_free(st->parser);
+    for (i = 0; st->targets && i < st->ntargets; i++) {
+        if (st->targets[i].b)
+            vg_batch_unref(st->in, st->targets[i].b);
+        prom_parser_free(st->targets[i].parser);
+    }
     if (st->auth) {
         memset(st->auth, 0, strlen(st->auth));
         free(st->auth);
@@ -520,6 +605,11 @@ prom_init(struct vg_instance *in, void *conf)
                "1KiB..4GiB");
         goto fail;
     }
+    if (c->max_line_size < 1024) {
+        vg_log(in, VG_LOG_ERROR, "option 'max_line_size' must be at least "
+               "1KiB");
+        goto fail;
+    }
     if ((c->user || c->password) && c->bearer_token) {
         vg_log(in, VG_LOG_ERROR, "options 'auth.user' and "
                "'auth.bearer_token' exclude each other");
@@ -536,14 +626,28 @@ prom_init(struct vg_instance *in, void *conf)
         goto fail;
     st->in = in;
     st->conf = c;
+    out.arg = NULL;
+    out.metric = on_metric;
+    out.histogram = on_histogram;
+    out.malformed = on_malformed;
     for (i = 0; i < c->targets.n; i++) {
-        if ((rc = target_setup(st, &st->targets[i], c->targets.v[i])) < 0) {
+        struct target *t = &st->targets[i];
+
+        st->ntargets++;
+        out.arg = t;
+        if (!(t->parser = prom_parser_new(&out))) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        /* no line is longer than the page */
+        prom_parser_set_max_line(t->parser, (size_t)(c->max_line_size <
+            c->max_body_size ? c->max_line_size : c->max_body_size));
+        if ((rc = target_setup(st, t, c->targets.v[i])) < 0) {
             vg_log(in, VG_LOG_ERROR, rc == -E2BIG ? "option 'labels': too "
                    "many labels" : "option 'targets': cannot read '%s': "
                    "want http(s)://HOST[:PORT]/PATH", c->targets.v[i]);
             goto fail;
         }
-        st->ntargets++;
     }
     rc = -ENOMEM;
     if (c->user) {
@@ -567,18 +671,12 @@ prom_init(struct vg_instance *in, void *conf)
             goto fail;
         sprintf(st->auth, "Bearer %s", c->bearer_token);
     }
-    out.arg = st;
-    out.metric = on_metric;
-    out.histogram = on_histogram;
-    out.malformed = on_malformed;
-    if (!(st->parser = prom_parser_new(&out)) ||
-        !(st->timer = vg_timer_new(in, on_tick, st)))
+    if (!(st->timer = vg_timer_new(in, on_tick, st)))
         goto fail;
     vg_http_opts_tls(&o, &c->tls);
     o.proxy = c->proxy;
     o.timeout = c->timeout;
-    /* one byte past the limit tells a page too large apart */
-    o.max_response = (size_t)c->max_body_size + 1;
+    /* pages are streamed (on_body): only error texts are kept */
     if (!(st->http = vg_http_new(in, &o))) {
         rc = -EIO;
         goto fail;

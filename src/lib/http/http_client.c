@@ -261,6 +261,11 @@ struct vg_http_request {
     int                     follow;
     vg_http_done_fn         cb;
     void                   *arg;
+    vg_http_head_fn         head_cb;    /* streamed: see _stream() */
+    vg_http_body_fn         body_cb;
+    void                   *stream_arg;
+    int                     head_done;  /* head_cb has run */
+    int                     stream_error;
     struct vg_http_request *next;   /* in flight */
 };
 
@@ -388,13 +393,45 @@ on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
+/* The head of a streamed response, handed over before its first byte. */
+static int
+stream_head(struct vg_http_request *r)
+{
+    struct vg_http_head hd = { .status = 0, .content_type = "",
+                               .content_length = -1 };
+    curl_off_t cl = -1;
+    char *ct = NULL;
+
+    r->head_done = 1;
+    if (!r->head_cb)
+        return 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &hd.status);
+    if (curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
+        ct)
+        hd.content_type = ct;
+    if (curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+                          &cl) == CURLE_OK && cl >= 0)
+        hd.content_length = (int64_t)cl;
+    return r->head_cb(r->stream_arg, &hd);
+}
+
 static size_t
 on_curl_write(char *data, size_t size, size_t nmemb, void *userp)
 {
     struct vg_http_request *r = userp;
     size_t n = size * nmemb;
     size_t max = r->h->o.max_response;
+    int rc;
 
+    if (r->body_cb) {
+        /* a short count makes curl end the transfer (CURLE_WRITE_ERROR) */
+        if ((!r->head_done && (rc = stream_head(r)) < 0) ||
+            (n && (rc = r->body_cb(r->stream_arg, data, n)) < 0)) {
+            r->stream_error = rc;
+            return n ? 0 : 1;
+        }
+        return n;
+    }
     /* keep the start, swallow the rest: the body only feeds messages */
     if (r->resp.len < max)
         vg_hbuf_add(&r->resp, data,
@@ -510,6 +547,15 @@ out:
     curl_free(url);
     curl_url_cleanup(u);
     return rc;
+}
+
+void
+vg_http_request_stream(struct vg_http_request *r, vg_http_head_fn head,
+                       vg_http_body_fn body, void *arg)
+{
+    r->head_cb = head;
+    r->body_cb = body;
+    r->stream_arg = arg;
 }
 
 void
@@ -749,6 +795,7 @@ drain(struct vg_http *h)
         vg_count(h->in, "http_requests", 1);
         if (res.status < 200 || res.status > 299)
             vg_count(h->in, "http_failures", 1);
+        res.stream_error = r->stream_error;
         res.body = r->resp.p ? r->resp.p : "";
         res.body_len = r->resp.len;
         res.where = r->where;

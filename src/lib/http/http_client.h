@@ -1,11 +1,13 @@
 /*
- * Shared HTTP client of the output plugins: libcurl's multi-socket
+ * Shared HTTP client of the HTTP plugins: libcurl's multi-socket
  * interface driven by the core's loop through the plugin API only (one
  * vg_io per curl socket, one vg_timer for curl's timeout), so a plugin that
  * links it links no core symbol.  One client per plugin instance; its multi
- * handle keeps the connection cache, so requests reuse connections.  All
- * functions run on the loop thread.  Also: a growable byte buffer with JSON
- * helpers, gzip, and the mapping of an HTTP result to a flush outcome.
+ * handle keeps the connection cache, so requests reuse connections.  A
+ * response is kept whole up to a limit, or streamed to the caller piece
+ * by piece (vg_http_request_stream).  All functions run on the loop
+ * thread.  Also: a growable byte buffer with JSON helpers, gzip, and the
+ * mapping of an HTTP result to a flush outcome.
  */
 #ifndef VG_HTTP_CLIENT_H
 #define VG_HTTP_CLIENT_H
@@ -118,6 +120,8 @@ struct vg_http_result {
     int64_t     cert_expiry;    /* probes: server certificate's notAfter,
                                    s since the epoch; 0 when unknown */
     int         os_errno;       /* errno of a failed connect, else 0 */
+    int         stream_error;   /* the negative errno a stream callback
+                                   stopped the transfer with, else 0 */
 };
 
 typedef void (*vg_http_done_fn)(struct vg_http *h,
@@ -151,6 +155,32 @@ int vg_http_request_body_take(struct vg_http_request *r,
  * expiry reported in cert_expiry.
  */
 void vg_http_request_probe(struct vg_http_request *r, int follow);
+
+/* The response's head, as a streamed request sees it (borrowed). */
+struct vg_http_head {
+    long        status;         /* HTTP status of the final response */
+    const char *content_type;   /* Content-Type value; "" when none */
+    int64_t     content_length; /* bytes announced (before decoding a
+                                   Content-Encoding); -1 when unknown */
+};
+
+/* Return 0 to go on, or a negative errno to stop the transfer: it then
+ * ends with that errno in the result's stream_error (and a curl error). */
+typedef int (*vg_http_head_fn)(void *arg, const struct vg_http_head *hd);
+typedef int (*vg_http_body_fn)(void *arg, const char *data, size_t len);
+
+/*
+ * Streams r's response body: body gets each piece as libcurl delivers
+ * it (decoded when the server sent it compressed), in order, and the
+ * client keeps none of it (the result's body is then "" and body_len 0;
+ * body_bytes still counts it).  head, when not NULL, runs once before
+ * the first piece; a response without a body calls neither.  Both run
+ * inside a libcurl callback on the loop thread: they must not send or
+ * free requests, nor free the client.  Optional: without it the client
+ * keeps the first max_response bytes, as before.
+ */
+void vg_http_request_stream(struct vg_http_request *r, vg_http_head_fn head,
+                            vg_http_body_fn body, void *arg);
 
 /* Starts the request; takes r.  0, and cb fires exactly once later; or a
  * negative errno, r freed and cb never fires.  cb must not free h. */
