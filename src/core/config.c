@@ -714,7 +714,7 @@ vg_doc_load_file(const char *path, struct vg_doc **out,
 {
     const char *slash = strrchr(path, '/');
     char *text = NULL, *dir;
-    size_t len;
+    size_t len = 0;
     int rc;
 
     *out = NULL;

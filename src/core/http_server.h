@@ -42,13 +42,13 @@ int  vg_http_server_start(struct vg_http_server **out, struct ev_loop *loop,
                           const char *listen, vg_http_handler handler,
                           void *arg, char *why, size_t whylen);
 void vg_http_server_stop(struct vg_http_server *s);   /* NULL is a no-op */
-/* Serve TLS with ctx from now on (NULL: plain); takes ctx.  Connections
+/* Serve TLS with tls from now on (NULL: plain); takes tls.  Connections
  * already open keep what they started with. */
 struct vg_tls_ctx;
 struct vg_tls_ops;
 void vg_http_server_set_tls(struct vg_http_server *s,
                             const struct vg_tls_ops *ops,
-                            struct vg_tls_ctx *ctx);
+                            struct vg_tls_ctx *tls);
 
 /* The length of the request head at p (up to and including the blank line
  * that ends it, "\n\n" or "\r\n\r\n"), or 0 when it is not complete. */

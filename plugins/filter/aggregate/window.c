@@ -335,10 +335,12 @@ agg_add(struct agg_engine *e, const char *name, const struct vg_kv *labels,
 static void
 table_compact(struct agg_engine *e)
 {
-    struct agg_group *tab = calloc(e->cap, sizeof(*tab));
+    struct agg_group *tab;
     size_t i;
 
-    if (!tab)
+    if (e->cap == 0)
+        return;                         /* no table yet */
+    if (!(tab = calloc(e->cap, sizeof(*tab))))
         return;                         /* keep them: still correct */
     e->used = 0;
     for (i = 0; i < e->cap; i++) {

@@ -27,8 +27,9 @@ mt_glob_compile(struct mt_glob *g, const char *pattern)
     trail = n > 1 && pattern[n - 1] == '*';
     g->lit = pattern + lead;
     g->lit_len = n - (size_t)lead - (size_t)(trail && n > 1);
+    /* has a '?'; the general matcher also ends the chain below */
     if (i < n)
-        g->kind = MT_GENERAL;           /* has a '?' */
+        g->kind = MT_GENERAL;   /* NOLINT(bugprone-branch-clone) */
     else if (n == 1 && lead)
         g->kind = MT_ANY;
     else if (stars == 0)

@@ -114,6 +114,8 @@ struct modify_state {
     char               *cast_bufs;
 };
 
+/* 'field' names a member in offsetof(), where parentheses cannot go.
+ * NOLINTBEGIN(bugprone-macro-parentheses) */
 #define MATCH_OPTIONS(field) {                                              \
     { .name = "name", .type = VG_OPT_STR,                                   \
       .offset = offsetof(struct op_conf, field.name),                       \
@@ -144,6 +146,7 @@ struct modify_state {
       .help = "regex on that value" },                                      \
     { 0 }                                                                   \
 }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 static const struct vg_option keep_options[] = MATCH_OPTIONS(keep);
 static const struct vg_option drop_options[] = MATCH_OPTIONS(drop);

@@ -605,6 +605,8 @@ scan_github(const char *s, size_t n, uint32_t rule, struct rd_matches *out)
             if (e - u - 5 < min || e - u - 5 > max)
                 continue;
         } else if (s[u - 3] == 'g' && s[u - 2] == 'h' &&
+                   /* 5: a NUL byte must not match */
+                   /* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
                    memchr("pousr", s[u - 1], 5)) {
             start = u - 3;
             while (e < n && is_alnum((unsigned char)s[e]) && e - u - 1 <= 36)

@@ -514,7 +514,6 @@ sample_process(struct vg_instance *in, struct vg_batch *b)
                                       vg_batch_count(in, b) * 48))) {
         vg_log(in, VG_LOG_WARN, "cannot allocate a batch; events pass "
                "without the sample rate");
-        annotate = 0;
     }
     while (vg_batch_next(in, b, &it, &ev) > 0) {
         int d = decide(st, &ev, &thr, &smp), rc = 0;

@@ -93,7 +93,7 @@ static const struct vg_option gen_options[] = {
 static int
 body_add(struct gen_state *st, size_t *len, const char *s, size_t n)
 {
-    if (*len + n + 1 > st->body_cap) {
+    if (!st->body || *len + n + 1 > st->body_cap) {
         size_t cap = st->body_cap ? st->body_cap : 64;
         char *p;
 

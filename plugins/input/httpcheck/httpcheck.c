@@ -374,9 +374,11 @@ on_http_done(struct vg_http *h, const struct vg_http_result *res, void *arg)
     if (res->t_first_byte >= ready)
         r.ttfb = secs(res->t_first_byte - ready);
     if (res->cert_expiry > 0) {
+        /* whole seconds are precise enough for days */
+        int64_t left = res->cert_expiry - vg_now(t->st->in) / VG_SECOND;
+
         r.has_cert = 1;
-        r.cert_days = (double)(res->cert_expiry -
-                               vg_now(t->st->in) / VG_SECOND) / 86400.0;
+        r.cert_days = (double)left / 86400.0;
     }
     detail[0] = '\0';
     if (!status_expected(t, res->status)) {

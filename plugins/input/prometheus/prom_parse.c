@@ -116,15 +116,17 @@ prom_parser_free(struct prom_parser *p)
 }
 
 int
-prom_content_type_is_openmetrics(const char *ct)
+prom_content_type_is_openmetrics(const char *content_type)
 {
     static const char om[] = "application/openmetrics-text";
+    const char *t = content_type;
 
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    return strncasecmp(ct, om, sizeof(om) - 1) == 0 &&
-           (ct[sizeof(om) - 1] == '\0' || ct[sizeof(om) - 1] == ';' ||
-            ct[sizeof(om) - 1] == ' ');
+    while (*t == ' ' || *t == '\t')
+        t++;
+    if (strncasecmp(t, om, sizeof(om) - 1) != 0)
+        return 0;
+    t += sizeof(om) - 1;
+    return *t == '\0' || *t == ';' || *t == ' ';
 }
 
 int

@@ -418,7 +418,7 @@ on_accept(struct vg_instance *in, int fd, int revents, void *arg)
 
     (void)revents;
     for (k = 0; k < 64; k++) {
-        struct sockaddr_storage ss;
+        struct sockaddr_storage ss = { .ss_family = AF_UNSPEC };
         socklen_t sl = sizeof(ss);
         struct conn *c;
         int cfd = accept4(fd, (struct sockaddr *)&ss, &sl,
@@ -513,8 +513,8 @@ listen_inet(struct listener *l, const char *host, const char *port)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = l->kind == LST_UDP ? SOCK_DGRAM : SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((rc = getaddrinfo(host[0] && strcmp(host, "*") ? host : NULL, port,
-                          &hints, &res)) != 0) {
+    if ((rc = getaddrinfo(host[0] && strcmp(host, "*") != 0 ? host : NULL,
+                          port, &hints, &res)) != 0) {
         vg_log(l->st->in, VG_LOG_ERROR, "cannot resolve '%s': %s", l->url,
                gai_strerror(rc));
         return -EINVAL;
@@ -644,8 +644,8 @@ sys_state_free(struct sys_state *st)
 
     if (!st)
         return;
-    while (st->conns)
-        conn_free(st, st->conns);
+    while (st->conns)                   /* conn_free() unlinks the head */
+        conn_free(st, st->conns);       /* NOLINT(clang-analyzer-unix.Malloc) */
     for (i = 0; i < st->nlst; i++) {
         listener_close(st, &st->lst[i]);
         free(st->lst[i].path);

@@ -164,7 +164,6 @@ tail_offsets_format(const struct tail_offsets *o, char **out, size_t *len)
 
     if (!buf)
         return -ENOMEM;
-    n = 0;
     memcpy(buf, HEADER, sizeof(HEADER) - 1);
     n = sizeof(HEADER) - 1;
     for (i = 0; i <= o->n; i++) {

@@ -516,6 +516,8 @@ static void
 file_close(struct tail_state *st, struct tail_file *f)
 {
     file_flush_tail(st, f);
+    /* the flush may reap closed files, and f is not F_CLOSED yet
+     * NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
     if (f->wd >= 0 && st->ifd >= 0)
         inotify_rm_watch(st->ifd, f->wd);
     f->wd = -1;

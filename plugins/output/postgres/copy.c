@@ -173,7 +173,7 @@ pg_put_time(struct pg_buf *b, int64_t ns)
         frac /= 10;
     }
     p += 6;
-    memcpy(p, "+00", 3);
+    memcpy(p, "+00", 3);    /* NOLINT(bugprone-not-null-terminated-result) */
     p += 3;
     b->len = (size_t)(p - b->data);
     return 0;
@@ -685,6 +685,8 @@ pg_bin_log(struct pg_buf *b, const struct vg_event *ev, const char *source)
     if (bin_u16(b, 7) < 0 || bin_field8(b, time_field(ev->time)) < 0)
         return -ENOMEM;
     if (!sev) {
+        /* two NULL fields, each appended by its own call
+         * NOLINTNEXTLINE(misc-redundant-expression) */
         if (bin_u32(b, 0xffffffffu) < 0 || bin_u32(b, 0xffffffffu) < 0)
             return -ENOMEM;
     } else if (bin_u32(b, 4) < 0 || bin_u32(b, ev->severity) < 0 ||

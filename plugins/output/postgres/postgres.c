@@ -1312,7 +1312,7 @@ job_next(struct pg_state *st)
                 rc = pg_buf_addz(&st->sql);
             if (rc == 0 && !(vals = params_get(st, k * 3)))
                 rc = -ENOMEM;
-            if (rc < 0)
+            if (rc != 0)
                 break;
             for (i = 0; i < k * 3; i++)
                 vals[i] = j->upsert.data +

@@ -484,7 +484,8 @@ on_response(struct vg_http *h, const struct vg_http_result *r, void *arg)
 
     (void)h;
     st->in_flight = 0;
-    if (outcome == VG_OK && (r->body_len != 2 || memcmp(r->body, "ok", 2))) {
+    if (outcome == VG_OK &&
+        (r->body_len != 2 || memcmp(r->body, "ok", 2) != 0)) {
         snprintf(reason, sizeof(reason), "%s: HTTP %ld but the body is not "
                  "'ok': %.100s", r->where, r->status, r->body);
         outcome = VG_PERMANENT;

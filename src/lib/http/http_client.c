@@ -170,6 +170,8 @@ vg_hbuf_add_jstr_max(struct vg_hbuf *b, const char *s, size_t n,
         default:
             break;
         }
+        /* the bytes of "\\u00XX", no terminator wanted */
+        /* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
         memcpy(esc + 1, "u00", 3);
         esc[4] = hex[c >> 4];
         esc[5] = hex[c & 0xf];

@@ -79,6 +79,8 @@ struct vg_http_tls_conf {
     char *server_name;
 };
 
+/* M is a member path inside offsetof: it cannot take parentheses. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define VG_HTTP_TLS_OPTIONS(T, M) \
     { .name = "verify", .type = VG_OPT_BOOL, .def = "true", \
       .offset = offsetof(T, M.verify), \
@@ -95,6 +97,7 @@ struct vg_http_tls_conf {
     { .name = "server_name", .type = VG_OPT_STR, \
       .offset = offsetof(T, M.server_name), \
       .help = "name to verify and send (SNI, Host) instead of the URL's" }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* Copies the tls: settings into o. */
 void vg_http_opts_tls(struct vg_http_opts *o,
