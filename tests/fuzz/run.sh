@@ -12,13 +12,15 @@
 # checked-in seeds in tests/fuzz/corpus/TARGET and adds what it finds to
 # FUZZ_WORKDIR/corpus/TARGET (default: tests/fuzz/work/ in the build
 # directory), so the seeds stay as they are; crashing inputs are written
-# to FUZZ_WORKDIR/artifacts.
+# to FUZZ_WORKDIR/artifacts.  FUZZ_JOBS targets run at a time (default:
+# the number of CPUs).
 set -u
 
 SRC=$(cd "$(dirname "$0")" && pwd)
 BUILD=${FUZZ_BUILDDIR:-$(pwd)}
 SECS=${TARGET_SECONDS:-30}
-ALL="config batch http_request replay redact alert_template"
+ALL="config batch http_request replay redact alert_template syslog statsd parse
+    multiline prometheus"
 only=""
 
 for a in "$@"; do
@@ -45,23 +47,12 @@ fi
 WORK=${FUZZ_WORKDIR:-$BUILD/tests/fuzz/work}
 mkdir -p "$WORK/artifacts" "$WORK/cwd" || exit 2
 
-ran=0
-failed=0
-summary=""
-for t in ${only:-$ALL}; do
+# one TARGET: runs it; its exit code in $WORK/fuzz_TARGET.rc
+one() {
+    t=$1
     bin=$BUILD/tests/fuzz/fuzz_$t
-    if [ ! -x "$bin" ]; then
-        if [ -n "$only" ]; then
-            echo "run.sh: fuzz_$t is not built" >&2
-            failed=$((failed + 1))
-        else
-            echo "run.sh: fuzz_$t is not built, skipped"
-        fi
-        continue
-    fi
-    mkdir -p "$WORK/corpus/$t"
     log=$WORK/fuzz_$t.log
-    echo "run.sh: fuzz_$t for ${SECS}s"
+    mkdir -p "$WORK/corpus/$t"
     # An empty directory as working directory and no stdin: a config
     # input may name files (${file:...}) and must find nothing there.
     (cd "$WORK/cwd" &&
@@ -70,7 +61,46 @@ for t in ${only:-$ALL}; do
      "$bin" -max_total_time="$SECS" -print_final_stats=1 -timeout=10 \
         -rss_limit_mb=2048 -artifact_prefix="$WORK/artifacts/fuzz_$t-" \
         "$WORK/corpus/$t" "$SRC/corpus/$t") </dev/null >"$log" 2>&1
-    rc=$?
+    echo $? >"$WORK/fuzz_$t.rc"
+}
+
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
+todo=""
+failed=0
+for t in ${only:-$ALL}; do
+    if [ ! -x "$BUILD/tests/fuzz/fuzz_$t" ]; then
+        if [ -n "$only" ]; then
+            echo "run.sh: fuzz_$t is not built" >&2
+            failed=$((failed + 1))
+        else
+            echo "run.sh: fuzz_$t is not built, skipped"
+        fi
+        continue
+    fi
+    todo="$todo $t"
+done
+echo "run.sh: fuzzing$todo for ${SECS}s each, $jobs at a time"
+# Targets in groups of $jobs: each group takes SECS (they are bounded by
+# time, not by work, so a group ends together).
+set -- $todo
+while [ $# -gt 0 ]; do
+    pids=""
+    i=0
+    while [ $# -gt 0 ] && [ "$i" -lt "$jobs" ]; do
+        rm -f "$WORK/fuzz_$1.rc"
+        one "$1" &
+        pids="$pids $!"
+        i=$((i + 1))
+        shift
+    done
+    wait $pids
+done
+
+ran=0
+summary=""
+for t in $todo; do
+    log=$WORK/fuzz_$t.log
+    rc=$(cat "$WORK/fuzz_$t.rc" 2>/dev/null || echo 1)
     ran=$((ran + 1))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     if [ "$rc" != 0 ]; then
