@@ -10,17 +10,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <vigil/plugin.h>
 
+#include "listen_socket.h"
 #include "listen_url.h"
 #include "sd_agg.h"
 #include "sd_line.h"
@@ -297,30 +295,21 @@ on_flush(struct vg_instance *in, void *arg)
 /* Datagrams: UDP and unix                                             */
 /* ------------------------------------------------------------------ */
 
-/* The kernel's drop count of the socket, from one SO_RXQ_OVFL cmsg. */
+/* What the kernel dropped on the socket since the last look. */
 static void
-note_drops(struct listener *l, struct msghdr *h)
+note_drops(struct listener *l, struct vg_dgram_rx *rx, int n)
 {
     struct sd_state *st = l->st;
-    struct cmsghdr *c;
+    uint32_t diff = vg_dgram_new_drops(rx, n, &l->drops);
     uint64_t quiet;
 
-    for (c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
-        uint32_t total, diff;
-
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL)
-            continue;
-        memcpy(&total, CMSG_DATA(c), sizeof(total));
-        if (total == l->drops)
-            continue;
-        diff = total - l->drops;        /* wraps as the kernel's does */
-        l->drops = total;
-        vg_count(st->in, "kernel_drops", diff);
-        if (complain(st, &st->drops, &quiet))
-            vg_log(st->in, VG_LOG_WARN, "kernel dropped %" PRIu32
-                   " datagrams on '%s' (%" PRIu32 " in all): raise "
-                   "'rcvbuf' or net.core.rmem_max", diff, l->url, total);
-    }
+    if (diff == 0)
+        return;
+    vg_count(st->in, "kernel_drops", diff);
+    if (complain(st, &st->drops, &quiet))
+        vg_log(st->in, VG_LOG_WARN, "kernel dropped %" PRIu32
+               " datagrams on '%s' (%" PRIu32 " in all): raise "
+               "'rcvbuf' or net.core.rmem_max", diff, l->url, l->drops);
 }
 
 static void
@@ -328,34 +317,22 @@ on_dgram(struct vg_instance *in, int fd, int revents, void *arg)
 {
     struct listener *l = arg;
     struct sd_state *st = l->st;
-    struct mmsghdr msgs[RECV_BATCH];
-    struct iovec iov[RECV_BATCH];
-    char ctl[RECV_BATCH][CMSG_SPACE(sizeof(uint32_t))];
+    struct vg_dgram_rx rx;
     int round, n, k;
 
     (void)revents;
     for (round = 0; round < RECV_ROUNDS; round++) {
-        memset(msgs, 0, sizeof(msgs));
-        for (k = 0; k < RECV_BATCH; k++) {
-            iov[k].iov_base = st->rbuf + (size_t)k * st->dgram;
-            iov[k].iov_len = st->dgram;
-            msgs[k].msg_hdr.msg_iov = &iov[k];
-            msgs[k].msg_hdr.msg_iovlen = 1;
-            msgs[k].msg_hdr.msg_control = ctl[k];
-            msgs[k].msg_hdr.msg_controllen = sizeof(ctl[k]);
-        }
-        n = recvmmsg(fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+        n = vg_dgram_recv(&rx, fd, st->rbuf, st->dgram, RECV_BATCH);
         if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                vg_log(in, VG_LOG_WARN, "receive on '%s' failed: %s",
-                       l->url, strerror(errno));
+            vg_log(in, VG_LOG_WARN, "receive on '%s' failed: %s", l->url,
+                   strerror(-n));
             break;
         }
         for (k = 0; k < n; k++) {
-            const char *p = iov[k].iov_base;
-            size_t len = msgs[k].msg_len;
+            const char *p = rx.iov[k].iov_base;
+            size_t len = rx.msgs[k].msg_len;
 
-            if (msgs[k].msg_hdr.msg_flags & MSG_TRUNC) {
+            if (rx.msgs[k].msg_hdr.msg_flags & MSG_TRUNC) {
                 /* the last line was cut: keep the complete ones */
                 const char *nl = len ? memrchr(p, '\n', len) : NULL;
                 size_t keep = nl ? (size_t)(nl - p) : 0;
@@ -367,8 +344,7 @@ on_dgram(struct vg_instance *in, int fd, int revents, void *arg)
             }
             add_lines(st, p, len);
         }
-        if (n > 0)
-            note_drops(l, &msgs[n - 1].msg_hdr);
+        note_drops(l, &rx, n);
         if (n < RECV_BATCH)
             break;
     }
@@ -519,102 +495,19 @@ url_split(const char *url, int *kind, char *host, size_t hcap,
     return rc == 0 && *kind == VG_LISTEN_TLS ? -EINVAL : rc;
 }
 
-/*
- * The receive buffer and drop counting of a datagram socket.  An
- * unprivileged SO_RCVBUF is capped by net.core.rmem_max; root may pass
- * it with SO_RCVBUFFORCE.  Linux reports twice what was asked (its
- * bookkeeping overhead), and that is the figure logged.
- */
-static void
-dgram_setup(struct listener *l, int fd)
+static int
+listener_open(struct listener *l, const char *host, const char *port)
 {
     struct sd_state *st = l->st;
-    int one = 1, want, got = 0;
-    socklen_t sl = sizeof(got);
 
-    want = st->conf->rcvbuf > INT32_MAX / 2 ? INT32_MAX / 2 :
-           (int)st->conf->rcvbuf;
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) < 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
-    getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &sl);
-    if (got < want)
-        vg_log(st->in, VG_LOG_WARN, "receive buffer of '%s' is %d bytes, "
-               "less than the %d asked: raise net.core.rmem_max", l->url,
-               got, want);
+    if (l->kind == LST_UNIX)
+        l->fd = vg_listen_unix(st->in, l->url, l->path, st->conf->rcvbuf,
+                               &l->dev, &l->ino);
     else
-        vg_log(st->in, VG_LOG_INFO, "receive buffer of '%s' is %d bytes",
-               l->url, got);
-    if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
-        vg_log(st->in, VG_LOG_DEBUG, "no drop count on '%s': %s", l->url,
-               strerror(errno));
-}
-
-static int
-listen_inet(struct listener *l, const char *host, const char *port)
-{
-    struct addrinfo hints = { 0 }, *res = NULL;
-    int one = 1;
-    int fd = -1, rc;
-
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = l->kind == LST_UDP ? SOCK_DGRAM : SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((rc = getaddrinfo(host[0] && strcmp(host, "*") != 0 ? host : NULL,
-                          port, &hints, &res)) != 0) {
-        vg_log(l->st->in, VG_LOG_ERROR, "cannot resolve '%s': %s", l->url,
-               gai_strerror(rc));
-        return -EINVAL;
-    }
-    fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
-                SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        goto fail;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (l->kind == LST_UDP)
-        dgram_setup(l, fd);
-    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
-        (l->kind == LST_TCP && listen(fd, 128) < 0))
-        goto fail;
-    freeaddrinfo(res);
-    l->fd = fd;
-    return 0;
-fail:
-    rc = -errno;
-    vg_log(l->st->in, VG_LOG_ERROR, "cannot listen on '%s': %s", l->url,
-           strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    freeaddrinfo(res);
-    return rc;
-}
-
-static int
-listen_unix(struct listener *l)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct stat sb;
-    int fd, rc;
-
-    strcpy(sa.sun_path, l->path);
-    /* a socket left by a previous run is stale; any other file is not ours */
-    if (lstat(l->path, &sb) == 0 && S_ISSOCK(sb.st_mode))
-        unlink(l->path);
-    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd >= 0)
-        dgram_setup(l, fd);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        chmod(l->path, 0666) < 0 || lstat(l->path, &sb) < 0) {
-        rc = -errno;
-        vg_log(l->st->in, VG_LOG_ERROR, "cannot listen on '%s': %s", l->url,
-               strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return rc;
-    }
-    l->fd = fd;
-    l->dev = sb.st_dev;
-    l->ino = sb.st_ino;
-    return 0;
+        l->fd = vg_listen_inet(st->in, l->url, host, port,
+                               l->kind == LST_UDP ? SOCK_DGRAM : SOCK_STREAM,
+                               st->conf->rcvbuf);
+    return l->fd < 0 ? l->fd : 0;
 }
 
 static void
@@ -625,14 +518,10 @@ listener_close(struct sd_state *st, struct listener *l)
         l->io = NULL;
     }
     if (l->fd >= 0) {
-        struct stat sb;
-
         close(l->fd);
         l->fd = -1;
-        /* a reloaded config may have bound the path anew: leave that one */
-        if (l->path && lstat(l->path, &sb) == 0 && sb.st_dev == l->dev &&
-            sb.st_ino == l->ino)
-            unlink(l->path);
+        if (l->kind == LST_UNIX)
+            vg_listen_unix_remove(l->path, l->dev, l->ino);
     }
 }
 
@@ -785,7 +674,7 @@ sd_start(struct vg_instance *in)
         struct listener *l = &st->lst[i];
 
         url_split(l->url, &l->kind, host, sizeof(host), &port);
-        rc = l->kind == LST_UNIX ? listen_unix(l) : listen_inet(l, host, port);
+        rc = listener_open(l, host, port);
         if (rc == 0 &&
             !(l->io = vg_io_new(in, l->fd, VG_IO_READ,
                                 l->kind == LST_TCP ? on_accept : on_dgram,

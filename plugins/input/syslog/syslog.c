@@ -25,6 +25,7 @@
 #include <vigil/plugin.h>
 
 #include "framing.h"
+#include "listen_socket.h"
 #include "listen_url.h"
 #include "syslog_msg.h"
 
@@ -44,6 +45,7 @@ enum lst_kind {
 struct sys_conf {                       /* the core fills this in */
     struct vg_strv  listen;
     int64_t         max_message_size;   /* bytes */
+    int64_t         rcvbuf;             /* bytes */
     int64_t         max_connections;
     int64_t         idle_timeout;       /* ns; 0 = never */
     int             host_label;
@@ -64,6 +66,7 @@ struct listener {
     ino_t           ino;                /* newer one is never unlinked  */
     int             fd;
     struct vg_io   *io;
+    uint32_t        drops;              /* SO_RXQ_OVFL seen so far */
 };
 
 struct conn {
@@ -124,6 +127,10 @@ static const struct vg_option sys_options[] = {
     { .name = "max_message_size", .type = VG_OPT_SIZE, .def = "64KiB",
       .offset = offsetof(struct sys_conf, max_message_size),
       .help = "longer messages are cut and flagged truncated=true" },
+    { .name = "rcvbuf", .type = VG_OPT_SIZE, .def = "4MiB",
+      .offset = offsetof(struct sys_conf, rcvbuf),
+      .help = "receive buffer of UDP and unix sockets (absorbs bursts); "
+              "past net.core.rmem_max it needs root" },
     { .name = "max_connections", .type = VG_OPT_INT, .def = "256",
       .offset = offsetof(struct sys_conf, max_connections),
       .help = "TCP/TLS connections at once; more are closed and counted" },
@@ -225,46 +232,41 @@ on_dgram(struct vg_instance *in, int fd, int revents, void *arg)
 {
     struct listener *l = arg;
     struct sys_state *st = l->st;
-    struct mmsghdr msgs[RECV_BATCH];
-    struct iovec iov[RECV_BATCH];
-    struct sockaddr_storage addr[RECV_BATCH];
+    struct vg_dgram_rx rx;
     struct vg_batch *b;
     char peer[PEER_MAX];
     int64_t now;
+    uint32_t dropped;
     int n, k;
 
     (void)revents;
-    memset(msgs, 0, sizeof(msgs));
-    for (k = 0; k < RECV_BATCH; k++) {
-        iov[k].iov_base = st->rbuf + (size_t)k * st->dgram;
-        iov[k].iov_len = st->dgram;
-        msgs[k].msg_hdr.msg_iov = &iov[k];
-        msgs[k].msg_hdr.msg_iovlen = 1;
-        if (l->kind == LST_UDP) {
-            msgs[k].msg_hdr.msg_name = &addr[k];
-            msgs[k].msg_hdr.msg_namelen = sizeof(addr[k]);
-        }
-    }
-    n = recvmmsg(fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+    n = vg_dgram_recv(&rx, fd, st->rbuf, st->dgram, RECV_BATCH);
     if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            vg_log(in, VG_LOG_WARN, "receive on '%s' failed: %s", l->url,
-                   strerror(errno));
+        vg_log(in, VG_LOG_WARN, "receive on '%s' failed: %s", l->url,
+               strerror(-n));
         return;
     }
+    if ((dropped = vg_dgram_new_drops(&rx, n, &l->drops)) > 0) {
+        vg_count(in, "kernel_drops", dropped);
+        vg_log(in, VG_LOG_WARN, "kernel dropped %" PRIu32 " datagrams on "
+               "'%s' (%" PRIu32 " in all): raise 'rcvbuf' or "
+               "net.core.rmem_max", dropped, l->url, l->drops);
+    }
+    if (n == 0)
+        return;
     now = vg_now(in);
     b = vg_batch_new(in, (size_t)n * 512);
     for (k = 0; k < n; k++) {
-        size_t len = msgs[k].msg_len;
-        int cut = (msgs[k].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+        size_t len = rx.msgs[k].msg_len;
+        int cut = (rx.msgs[k].msg_hdr.msg_flags & MSG_TRUNC) != 0;
 
         if (len > st->max) {
             len = st->max;
             cut = 1;
         }
         if (l->kind == LST_UDP)
-            format_peer(&addr[k], peer);
-        add_message(st, b, iov[k].iov_base, len,
+            format_peer(&rx.addr[k], peer);
+        add_message(st, b, rx.iov[k].iov_base, len,
                     l->kind == LST_UDP ? peer : l->url, now, cut);
     }
     emit_batch(st, b);
@@ -504,71 +506,18 @@ on_idle(struct vg_instance *in, void *arg)
 /* ------------------------------------------------------------------ */
 
 static int
-listen_inet(struct listener *l, const char *host, const char *port)
+listener_open(struct listener *l, const char *host, const char *port)
 {
-    struct addrinfo hints = { 0 }, *res = NULL;
-    int one = 1, size = 4 << 20;
-    int fd = -1, rc;
+    struct sys_state *st = l->st;
 
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = l->kind == LST_UDP ? SOCK_DGRAM : SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((rc = getaddrinfo(host[0] && strcmp(host, "*") != 0 ? host : NULL,
-                          port, &hints, &res)) != 0) {
-        vg_log(l->st->in, VG_LOG_ERROR, "cannot resolve '%s': %s", l->url,
-               gai_strerror(rc));
-        return -EINVAL;
-    }
-    fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
-                SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        goto fail;
-    /* SO_REUSEPORT lets a reloaded config bind before the old one closes */
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (l->kind == LST_UDP)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
-        (l->kind != LST_UDP && listen(fd, 128) < 0))
-        goto fail;
-    freeaddrinfo(res);
-    l->fd = fd;
-    return 0;
-fail:
-    rc = -errno;
-    vg_log(l->st->in, VG_LOG_ERROR, "cannot listen on '%s': %s", l->url,
-           strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    freeaddrinfo(res);
-    return rc;
-}
-
-static int
-listen_unix(struct listener *l)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct stat sb;
-    int fd, rc;
-
-    strcpy(sa.sun_path, l->path);
-    /* a socket left by a previous run is stale; any other file is not ours */
-    if (lstat(l->path, &sb) == 0 && S_ISSOCK(sb.st_mode))
-        unlink(l->path);
-    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        chmod(l->path, 0666) < 0 || lstat(l->path, &sb) < 0) {
-        rc = -errno;
-        vg_log(l->st->in, VG_LOG_ERROR, "cannot listen on '%s': %s", l->url,
-               strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return rc;
-    }
-    l->fd = fd;
-    l->dev = sb.st_dev;
-    l->ino = sb.st_ino;
-    return 0;
+    if (l->kind == LST_UNIX)
+        l->fd = vg_listen_unix(st->in, l->url, l->path, st->conf->rcvbuf,
+                               &l->dev, &l->ino);
+    else
+        l->fd = vg_listen_inet(st->in, l->url, host, port,
+                               l->kind == LST_UDP ? SOCK_DGRAM : SOCK_STREAM,
+                               st->conf->rcvbuf);
+    return l->fd < 0 ? l->fd : 0;
 }
 
 static void
@@ -579,14 +528,10 @@ listener_close(struct sys_state *st, struct listener *l)
         l->io = NULL;
     }
     if (l->fd >= 0) {
-        struct stat sb;
-
         close(l->fd);
         l->fd = -1;
-        /* a reloaded config may have bound the path anew: leave that one */
-        if (l->path && lstat(l->path, &sb) == 0 && sb.st_dev == l->dev &&
-            sb.st_ino == l->ino)
-            unlink(l->path);
+        if (l->kind == LST_UNIX)
+            vg_listen_unix_remove(l->path, l->dev, l->ino);
     }
 }
 
@@ -746,7 +691,7 @@ sys_start(struct vg_instance *in)
         int stream = l->kind == LST_TCP || l->kind == LST_TLS;
 
         vg_listen_url_split(l->url, &l->kind, host, sizeof(host), &port);
-        rc = l->kind == LST_UNIX ? listen_unix(l) : listen_inet(l, host, port);
+        rc = listener_open(l, host, port);
         if (rc == 0 &&
             !(l->io = vg_io_new(in, l->fd, VG_IO_READ,
                                 stream ? on_accept : on_dgram, l)))
