@@ -6,6 +6,9 @@
 #                                   build/, start build/vigil (Ctrl-C stops)
 #   ./build.sh test                 install build and test deps (as root),
 #                                   build with -Werror and run `make check`,
+#                                   then `make distcheck` (the release
+#                                   tarball builds, passes its quick tests,
+#                                   installs and cleans up: one test),
 #                                   the core's tests again under valgrind,
 #                                   then again under ASan+UBSan, then run
 #                                   each libFuzzer target for FUZZ_SECONDS
@@ -99,6 +102,19 @@ memcheck() {
     unset VIGIL_VALGRIND
 }
 
+# distcheck: make distcheck from the build in build/; it runs the quick
+# subset DISTCHECK_TESTS of Makefile.am in the tarball's build.  One test.
+distcheck() {
+    rc=0
+    make -C build -j"$JOBS" distcheck >build/distcheck.log 2>&1 || rc=$?
+    if [ "$rc" = 0 ]; then
+        PASSED=$((PASSED + 1))
+    else
+        tail -n 60 build/distcheck.log
+        FAILED=$((FAILED + 1))
+    fi
+}
+
 # fuzz: every libFuzzer target for FUZZ_SECONDS under ASan+UBSan (clang);
 # each target counts as one test.
 fuzz() {
@@ -137,6 +153,7 @@ test)
     FAILED=0
     build build --enable-werror --with-systemd
     check build
+    distcheck
     memcheck
     build build-asan --enable-werror --enable-sanitizers
     check build-asan

@@ -5,6 +5,7 @@
 # lists drop in place.  Operations with no or two actions, and units of
 # different quantities, are refused at start.
 . "$(dirname "$0")/lib.sh"
+need_plugin flt_modify
 
 cat >"$T/vigil.yaml" <<YAML
 pipelines:

@@ -6,6 +6,7 @@
 # removes a label.
 # Bad rules are refused at start.
 . "$(dirname "$0")/lib.sh"
+need_plugin flt_redact
 
 REDACT_KEY=test-key-1
 export REDACT_KEY

@@ -4,6 +4,7 @@
 # headers, json/otlp bodies, 429 + Retry-After, 500 retried, 400
 # permanent, and a receiver that is down and comes up.
 . "$(dirname "$0")/lib.sh"
+need_plugin out_http
 . "$VIGIL_SRCDIR/tests/integration/receivers/lib-http.sh"
 
 make_certs

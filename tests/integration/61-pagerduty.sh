@@ -5,6 +5,7 @@
 # 429/500 retried, 400 permanent and logged with PagerDuty's message, the
 # routing key never logged.
 . "$(dirname "$0")/lib.sh"
+need_plugin out_pagerduty
 . "$VIGIL_SRCDIR/tests/integration/receivers/lib-http.sh"
 
 make_certs

@@ -4,6 +4,7 @@
 # group_wait, firing and resolved told apart, pacing, min_severity, 429 +
 # Retry-After, truncation to Slack's limits, the webhook URL never logged.
 . "$(dirname "$0")/lib.sh"
+need_plugin out_slack
 . "$VIGIL_SRCDIR/tests/integration/receivers/lib-http.sh"
 
 make_certs

@@ -5,6 +5,7 @@
 # after flush_timeout, Java and Python traces joined by multiline, polling,
 # and exit_on_eof ending a one-shot import.
 . "$(dirname "$0")/lib.sh"
+need_plugin in_tail
 
 mkdir -p "$T/logs" "$T/ml"
 printf 'old line 1\nold line 2\n' >"$T/logs/existing.log"

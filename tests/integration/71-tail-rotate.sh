@@ -5,6 +5,7 @@
 # a symlink swapped to another file, and a plain truncation.  Without a
 # crash every line must arrive exactly once.
 . "$(dirname "$0")/lib.sh"
+need_plugin in_tail
 
 mkdir -p "$T/r" "$T/c" "$T/misc"
 cat >"$T/vigil.yaml" <<YAML

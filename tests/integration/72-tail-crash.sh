@@ -5,6 +5,7 @@
 # (reported, ignored), and kill -9 cycles while a writer appends: every
 # line arrives at least once, duplicates bounded by what was in flight.
 . "$(dirname "$0")/lib.sh"
+need_plugin in_tail
 
 mkdir -p "$T/logs"
 cat >"$T/vigil.yaml" <<YAML

@@ -5,13 +5,11 @@
 # more connections than allowed, a line left open until the idle timeout,
 # and TLS with and without a client certificate.
 . "$(dirname "$0")/lib.sh"
+need_plugin in_syslog
 
 command -v logger >/dev/null || { echo "skip: no logger"; exit 77; }
 command -v openssl >/dev/null || { echo "skip: no openssl"; exit 77; }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 P=$(free_port)
 PT=$(free_port)
 PV=$(free_port)

@@ -4,9 +4,10 @@
 # and severity extraction, include/exclude, a second parse of an attribute;
 # and syslog (logger) -> parse json -> file.
 . "$(dirname "$0")/lib.sh"
+need_plugin flt_parse in_syslog
 
 command -v logger >/dev/null || { echo "skip: no logger"; exit 77; }
-P=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+P=$(free_port)
 N=200
 
 # bad settings refuse to start, naming the option

@@ -7,9 +7,6 @@
 # flush interval must repeat gauges and forget counters.
 . "$(dirname "$0")/lib.sh"
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 P=$(free_port)
 
 # the agent refuses bad listen URLs and percentiles

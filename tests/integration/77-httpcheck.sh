@@ -5,6 +5,7 @@
 # a redirect, and TCP probes up and down.  Checks the metrics and the
 # reason label each target gets, and the log line of a target going down.
 . "$(dirname "$0")/lib.sh"
+need_plugin in_httpcheck
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 command -v openssl >/dev/null 2>&1 || { echo "SKIP: no openssl"; exit 77; }
 

@@ -7,6 +7,7 @@
 # a streaming standby: replication lag on the primary and on the standby.
 PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements"
 . "$(dirname "$0")/lib.sh"
+need_plugin in_postgres
 . "$(dirname "$0")/pg-lib.sh"
 
 pg_createdb app

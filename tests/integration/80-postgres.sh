@@ -4,6 +4,7 @@
 # across restarts, migration of an older schema, a user-managed schema
 # checked, partitions created on demand and dropped by retention.
 . "$(dirname "$0")/lib.sh"
+need_plugin out_postgres
 . "$(dirname "$0")/pg-lib.sh"
 
 pg_createdb vigil

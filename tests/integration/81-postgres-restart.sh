@@ -4,6 +4,7 @@
 # exactly once (generate values are 1..N, so the check is exact); and a
 # COMMIT whose answer is lost is settled by its token, not written twice.
 . "$(dirname "$0")/lib.sh"
+need_plugin out_postgres
 . "$(dirname "$0")/pg-lib.sh"
 
 pg_createdb vigil

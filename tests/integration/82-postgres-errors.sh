@@ -4,6 +4,7 @@
 # and retried; a password from ${file:...} works; rows the server refuses
 # go to the dead-letter file while the rest of their batch lands.
 . "$(dirname "$0")/lib.sh"
+need_plugin out_postgres
 . "$(dirname "$0")/pg-lib.sh"
 
 pg_sql postgres -c "CREATE ROLE vigil_pw LOGIN PASSWORD 's3cretPW'" ||
@@ -43,7 +44,7 @@ count_ge() {
 
 # --- wrong password -------------------------------------------------------
 COUNT=0 conf badpw "host=127.0.0.1 port=$PGPORT_NUM user=vigil_pw dbname=pwdb password=wrongPW"
-HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+HPORT=$(free_port)
 sed -i "s|^agent:|agent:\n  http: { listen: \"127.0.0.1:$HPORT\" }\n  health: { max_failing: 1s }|" \
     "$T/badpw.yaml"
 start_vigil badpw -c "$T/badpw.yaml" --log-level debug

@@ -11,6 +11,7 @@
 # Grafana macros expanded, and must succeed with the columns its panel
 # format needs, and rows.
 . "$(dirname "$0")/lib.sh"
+need_plugin out_postgres in_tail flt_parse
 . "$(dirname "$0")/pg-lib.sh"
 
 pg_createdb vigil

@@ -4,7 +4,7 @@
 # through the API, /health failing while an output fails, firing alerts.
 . "$(dirname "$0")/lib.sh"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 URL="http://127.0.0.1:$PORT"
 
 config() {   # config EXTRA-AGENT-LINES

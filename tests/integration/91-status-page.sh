@@ -19,7 +19,7 @@ if [ -z "$CHROMIUM" ]; then
     exit 77
 fi
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 URL="http://127.0.0.1:$PORT"
 ART="$VIGIL_BUILDDIR/tests/artefacts"
 mkdir -p "$ART"

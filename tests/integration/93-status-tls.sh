@@ -3,8 +3,9 @@
 # below 1.2 refused, plain HTTP not answered, the certificate re-read on
 # SIGHUP, a missing key refused at start.
 . "$(dirname "$0")/lib.sh"
+need_plugin vigil-tls
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 cert() {   # cert NAME CN: a self-signed certificate for 127.0.0.1
     openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=$2" \
         -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \

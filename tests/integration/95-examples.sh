@@ -5,6 +5,7 @@
 # accepts it (alert rules and templates, redact rules, TLS files absent
 # only where not needed), then stops on SIGTERM.
 . "$(dirname "$0")/lib.sh"
+need_plugin out_http out_slack out_pagerduty flt_modify flt_redact
 
 EXAMPLES="$VIGIL_SRCDIR/contrib/examples"
 SLACK_WEBHOOK_URL=https://hooks.slack.invalid/services/T0/B0/x

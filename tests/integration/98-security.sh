@@ -4,8 +4,9 @@
 # warned about.  As root, agent.user drops privileges once the pipelines
 # run, and the state directory follows.
 . "$(dirname "$0")/lib.sh"
+need_plugin out_http out_slack out_pagerduty flt_redact
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 SECRET_TOKEN=tok-4f9a1c77e2
 SECRET_KEY=rk-0b6e5d1a9c8f7e6d5c4b3a2918f7e6d5
 SECRET_HOOK=T000/B000/hook-secret-3a9c

@@ -98,3 +98,39 @@ sample_peak_rss() {
 lines() {
     if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
 }
+
+# need_plugin NAME...: skips the test (exit 77) unless every module was
+# built: a plugin (in_tail, out_postgres, ...) in VIGIL_PLUGINS, or
+# vigil-tls, the status server's TLS, beside the binary.  configure leaves
+# out the plugins whose libraries are missing or disabled.
+need_plugin() {
+    local m
+    for m in "$@"; do
+        [ -f "$VIGIL_PLUGINS/$m.so" ] ||
+            [ -f "$VIGIL_BUILDDIR/.libs/$m.so" ] || {
+            echo "SKIP: $m was not built (see configure's summary)"
+            exit 77
+        }
+    done
+}
+
+# free_port: a TCP and UDP port on 127.0.0.1 that nothing listens on now.
+# Picked at random below the kernel's ephemeral range (32768 and up):
+# a port taken from that range and released can be handed at once to
+# another test's outgoing connection, and then vigil cannot bind it.
+free_port() {
+    python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    port = random.randrange(20000, 32000)
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            s.bind(("127.0.0.1", port))
+            s.close()
+    except OSError:
+        continue
+    print(port)
+    break
+PY
+}

@@ -25,8 +25,7 @@ fi
 PGDIR=$(mktemp -d /tmp/vigil-pg.XXXXXX)
 PGDATA_DIR="$PGDIR/data"
 PGHOST_DIR="$PGDIR"
-PGPORT_NUM=$(python3 -c 'import socket; s = socket.socket(); \
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PGPORT_NUM=$(free_port)
 PGUSER_NAME=postgres
 export PGCONNECT_TIMEOUT=5
 
