@@ -51,15 +51,8 @@ struct sd_conf {                        /* the core fills this in */
 struct sd_state;
 
 struct listener {
+    struct vg_listener net;
     struct sd_state *st;
-    int              kind;              /* enum lst_kind */
-    const char      *url;               /* borrowed from the config */
-    char            *path;              /* unix: the socket file */
-    dev_t            dev;               /* unix: its identity, so a     */
-    ino_t            ino;               /* newer one is never unlinked  */
-    int              fd;
-    struct vg_io    *io;
-    uint32_t         drops;             /* SO_RXQ_OVFL seen so far */
 };
 
 struct conn {
@@ -300,7 +293,7 @@ static void
 note_drops(struct listener *l, struct vg_dgram_rx *rx, int n)
 {
     struct sd_state *st = l->st;
-    uint32_t diff = vg_dgram_new_drops(rx, n, &l->drops);
+    uint32_t diff = vg_dgram_new_drops(rx, n, &l->net.drops);
     uint64_t quiet;
 
     if (diff == 0)
@@ -309,7 +302,7 @@ note_drops(struct listener *l, struct vg_dgram_rx *rx, int n)
     if (complain(st, &st->drops, &quiet))
         vg_log(st->in, VG_LOG_WARN, "kernel dropped %" PRIu32
                " datagrams on '%s' (%" PRIu32 " in all): raise "
-               "'rcvbuf' or net.core.rmem_max", diff, l->url, l->drops);
+               "'rcvbuf' or net.core.rmem_max", diff, l->net.url, l->net.drops);
 }
 
 static void
@@ -324,7 +317,7 @@ on_dgram(struct vg_instance *in, int fd, int revents, void *arg)
     for (round = 0; round < RECV_ROUNDS; round++) {
         n = vg_dgram_recv(&rx, fd, st->rbuf, st->dgram, RECV_BATCH);
         if (n < 0) {
-            vg_log(in, VG_LOG_WARN, "receive on '%s' failed: %s", l->url,
+            vg_log(in, VG_LOG_WARN, "receive on '%s' failed: %s", l->net.url,
                    strerror(-n));
             break;
         }
@@ -451,7 +444,7 @@ on_accept(struct vg_instance *in, int fd, int revents, void *arg)
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
                 errno != ECONNABORTED)
                 vg_log(in, VG_LOG_WARN, "accept on '%s' failed: %s",
-                       l->url, strerror(errno));
+                       l->net.url, strerror(errno));
             return;
         }
         if (st->nconns >= st->conf->max_connections) {
@@ -482,50 +475,6 @@ on_accept(struct vg_instance *in, int fd, int revents, void *arg)
 }
 
 /* ------------------------------------------------------------------ */
-/* Listeners                                                           */
-/* ------------------------------------------------------------------ */
-
-/* The listener URL; tls:// is syslog's, not ours. */
-static int
-url_split(const char *url, int *kind, char *host, size_t hcap,
-          const char **port)
-{
-    int rc = vg_listen_url_split(url, kind, host, hcap, port);
-
-    return rc == 0 && *kind == VG_LISTEN_TLS ? -EINVAL : rc;
-}
-
-static int
-listener_open(struct listener *l, const char *host, const char *port)
-{
-    struct sd_state *st = l->st;
-
-    if (l->kind == LST_UNIX)
-        l->fd = vg_listen_unix(st->in, l->url, l->path, st->conf->rcvbuf,
-                               &l->dev, &l->ino);
-    else
-        l->fd = vg_listen_inet(st->in, l->url, host, port,
-                               l->kind == LST_UDP ? SOCK_DGRAM : SOCK_STREAM,
-                               st->conf->rcvbuf);
-    return l->fd < 0 ? l->fd : 0;
-}
-
-static void
-listener_close(struct sd_state *st, struct listener *l)
-{
-    if (l->io) {
-        vg_io_free(st->in, l->io);
-        l->io = NULL;
-    }
-    if (l->fd >= 0) {
-        close(l->fd);
-        l->fd = -1;
-        if (l->kind == LST_UNIX)
-            vg_listen_unix_remove(l->path, l->dev, l->ino);
-    }
-}
-
-/* ------------------------------------------------------------------ */
 /* Plugin                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -538,10 +487,8 @@ sd_state_free(struct sd_state *st)
         return;
     while (st->conns)                   /* conn_free() unlinks the head */
         conn_free(st, st->conns);       /* NOLINT(clang-analyzer-unix.Malloc) */
-    for (i = 0; i < st->nlst; i++) {
-        listener_close(st, &st->lst[i]);
-        free(st->lst[i].path);
-    }
+    for (i = 0; i < st->nlst; i++)
+        vg_listener_free(st->in, &st->lst[i].net);
     if (st->flush)
         vg_timer_free(st->in, st->flush);
     if (st->out)
@@ -590,8 +537,6 @@ sd_init(struct vg_instance *in, void *conf)
     struct sd_agg_conf ac = { .npct = 0 };
     struct sd_state *st = NULL;
     int dgram = 0;
-    char host[256];
-    const char *port;
     size_t i;
     int rc = -EINVAL;
 
@@ -634,20 +579,16 @@ sd_init(struct vg_instance *in, void *conf)
         struct listener *l = &st->lst[i];
 
         l->st = st;
-        l->fd = -1;
-        l->url = c->listen.v[i];
         st->nlst++;
-        if (url_split(l->url, &l->kind, host, sizeof(host), &port) < 0) {
-            vg_log(in, VG_LOG_ERROR, "option 'listen': cannot read '%s': "
-                   "want udp://HOST:PORT, tcp://HOST:PORT or unix:///PATH",
-                   l->url);
-            rc = -EINVAL;
+        rc = vg_listener_init(in, &l->net, c->listen.v[i],
+                              VG_LISTEN_BIT(LST_UDP) | VG_LISTEN_BIT(LST_TCP) |
+                              VG_LISTEN_BIT(LST_UNIX), "udp://HOST:PORT, "
+                              "tcp://HOST:PORT or unix:///PATH");
+        if (rc < 0)
             goto fail;
-        }
-        if (l->kind == LST_UNIX && !(l->path = strdup(host)))
-            goto fail;
-        dgram |= l->kind != LST_TCP;
+        dgram |= l->net.kind != LST_TCP;
     }
+    rc = -ENOMEM;
     /* one byte more than a line may hold tells a cut datagram apart */
     st->dgram = st->max + 1;
     if ((dgram && !(st->rbuf = malloc(RECV_BATCH * st->dgram))) ||
@@ -665,29 +606,26 @@ static int
 sd_start(struct vg_instance *in)
 {
     struct sd_state *st = vg_instance_data(in);
-    char host[256];
-    const char *port;
     size_t i;
     int rc = 0;
 
     for (i = 0; i < st->nlst && rc == 0; i++) {
         struct listener *l = &st->lst[i];
 
-        url_split(l->url, &l->kind, host, sizeof(host), &port);
-        rc = listener_open(l, host, port);
+        rc = vg_listener_open(in, &l->net, st->conf->rcvbuf);
         if (rc == 0 &&
-            !(l->io = vg_io_new(in, l->fd, VG_IO_READ,
-                                l->kind == LST_TCP ? on_accept : on_dgram,
-                                l)))
+            !(l->net.io = vg_io_new(in, l->net.fd, VG_IO_READ,
+                                    l->net.kind == LST_TCP ? on_accept
+                                                           : on_dgram, l)))
             rc = -ENOMEM;
         if (rc == 0) {
-            vg_io_start(in, l->io);
-            vg_log(in, VG_LOG_DEBUG, "listening on '%s'", l->url);
+            vg_io_start(in, l->net.io);
+            vg_log(in, VG_LOG_DEBUG, "listening on '%s'", l->net.url);
         }
     }
     if (rc < 0) {
         for (i = 0; i < st->nlst; i++)
-            listener_close(st, &st->lst[i]);
+            vg_listener_close(in, &st->lst[i].net);
         return rc;
     }
     st->running = 1;
@@ -708,7 +646,7 @@ sd_stop(struct vg_instance *in)
     st->running = 0;
     vg_timer_stop(in, st->flush);
     for (i = 0; i < st->nlst; i++)
-        listener_close(st, &st->lst[i]);
+        vg_listener_close(in, &st->lst[i].net);
     /* what connections still hold and the partial interval are emitted */
     while (st->conns) {                 /* conn_free() unlinks the head */
         conn_lines(st, st->conns, 1);   /* NOLINT(clang-analyzer-unix.Malloc) */

@@ -58,15 +58,8 @@ struct sys_conf {                       /* the core fills this in */
 struct sys_state;
 
 struct listener {
+    struct vg_listener net;
     struct sys_state *st;
-    int             kind;               /* enum lst_kind */
-    const char     *url;                /* borrowed from the config */
-    char           *path;               /* unix: the socket file */
-    dev_t           dev;                /* unix: its identity, so a     */
-    ino_t           ino;                /* newer one is never unlinked  */
-    int             fd;
-    struct vg_io   *io;
-    uint32_t        drops;              /* SO_RXQ_OVFL seen so far */
 };
 
 struct conn {
@@ -242,15 +235,15 @@ on_dgram(struct vg_instance *in, int fd, int revents, void *arg)
     (void)revents;
     n = vg_dgram_recv(&rx, fd, st->rbuf, st->dgram, RECV_BATCH);
     if (n < 0) {
-        vg_log(in, VG_LOG_WARN, "receive on '%s' failed: %s", l->url,
+        vg_log(in, VG_LOG_WARN, "receive on '%s' failed: %s", l->net.url,
                strerror(-n));
         return;
     }
-    if ((dropped = vg_dgram_new_drops(&rx, n, &l->drops)) > 0) {
+    if ((dropped = vg_dgram_new_drops(&rx, n, &l->net.drops)) > 0) {
         vg_count(in, "kernel_drops", dropped);
         vg_log(in, VG_LOG_WARN, "kernel dropped %" PRIu32 " datagrams on "
                "'%s' (%" PRIu32 " in all): raise 'rcvbuf' or "
-               "net.core.rmem_max", dropped, l->url, l->drops);
+               "net.core.rmem_max", dropped, l->net.url, l->net.drops);
     }
     if (n == 0)
         return;
@@ -264,10 +257,10 @@ on_dgram(struct vg_instance *in, int fd, int revents, void *arg)
             len = st->max;
             cut = 1;
         }
-        if (l->kind == LST_UDP)
+        if (l->net.kind == LST_UDP)
             format_peer(&rx.addr[k], peer);
         add_message(st, b, rx.iov[k].iov_base, len,
-                    l->kind == LST_UDP ? peer : l->url, now, cut);
+                    l->net.kind == LST_UDP ? peer : l->net.url, now, cut);
     }
     emit_batch(st, b);
 }
@@ -430,7 +423,7 @@ on_accept(struct vg_instance *in, int fd, int revents, void *arg)
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
                 errno != ECONNABORTED)
                 vg_log(in, VG_LOG_WARN, "accept on '%s' failed: %s",
-                       l->url, strerror(errno));
+                       l->net.url, strerror(errno));
             return;
         }
         if (st->nconns >= st->conf->max_connections) {
@@ -438,7 +431,7 @@ on_accept(struct vg_instance *in, int fd, int revents, void *arg)
             if (st->rejected++ % 1000 == 0)
                 vg_log(in, VG_LOG_WARN, "connection refused on '%s': "
                        "max_connections (%" PRId64 ") reached, %" PRIu64
-                       " refused so far", l->url,
+                       " refused so far", l->net.url,
                        st->conf->max_connections, st->rejected);
             vg_count(in, "rejected_connections", 1);
             close(cfd);
@@ -460,7 +453,7 @@ on_accept(struct vg_instance *in, int fd, int revents, void *arg)
             st->conns->prev = c;
         st->conns = c;
         st->nconns++;
-        if (l->kind == LST_TLS) {
+        if (l->net.kind == LST_TLS) {
             if (!(c->ssl = SSL_new(st->ctx)) || !SSL_set_fd(c->ssl, cfd)) {
                 vg_log(in, VG_LOG_ERROR, "cannot set up TLS for '%s'",
                        c->peer);
@@ -505,35 +498,6 @@ on_idle(struct vg_instance *in, void *arg)
 /* Listeners                                                           */
 /* ------------------------------------------------------------------ */
 
-static int
-listener_open(struct listener *l, const char *host, const char *port)
-{
-    struct sys_state *st = l->st;
-
-    if (l->kind == LST_UNIX)
-        l->fd = vg_listen_unix(st->in, l->url, l->path, st->conf->rcvbuf,
-                               &l->dev, &l->ino);
-    else
-        l->fd = vg_listen_inet(st->in, l->url, host, port,
-                               l->kind == LST_UDP ? SOCK_DGRAM : SOCK_STREAM,
-                               st->conf->rcvbuf);
-    return l->fd < 0 ? l->fd : 0;
-}
-
-static void
-listener_close(struct sys_state *st, struct listener *l)
-{
-    if (l->io) {
-        vg_io_free(st->in, l->io);
-        l->io = NULL;
-    }
-    if (l->fd >= 0) {
-        close(l->fd);
-        l->fd = -1;
-        if (l->kind == LST_UNIX)
-            vg_listen_unix_remove(l->path, l->dev, l->ino);
-    }
-}
 
 static int
 tls_setup(struct sys_state *st)
@@ -591,10 +555,8 @@ sys_state_free(struct sys_state *st)
         return;
     while (st->conns)                   /* conn_free() unlinks the head */
         conn_free(st, st->conns);       /* NOLINT(clang-analyzer-unix.Malloc) */
-    for (i = 0; i < st->nlst; i++) {
-        listener_close(st, &st->lst[i]);
-        free(st->lst[i].path);
-    }
+    for (i = 0; i < st->nlst; i++)
+        vg_listener_free(st->in, &st->lst[i].net);
     if (st->idle)
         vg_timer_free(st->in, st->idle);
     if (st->ctx)
@@ -611,8 +573,6 @@ sys_init(struct vg_instance *in, void *conf)
     const struct sys_conf *c = conf;
     struct sys_state *st = NULL;
     int tls = 0, dgram = 0;
-    char host[256];
-    const char *port;
     size_t i;
     int rc = -EINVAL;
 
@@ -644,22 +604,16 @@ sys_init(struct vg_instance *in, void *conf)
         struct listener *l = &st->lst[i];
 
         l->st = st;
-        l->fd = -1;
-        l->url = c->listen.v[i];
         st->nlst++;
-        if (vg_listen_url_split(l->url, &l->kind, host, sizeof(host), &port) < 0) {
-            vg_log(in, VG_LOG_ERROR, "option 'listen': cannot read '%s': "
-                   "want udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT "
-                   "or unix:///PATH", l->url);
-            rc = -EINVAL;
+        rc = vg_listener_init(in, &l->net, c->listen.v[i],
+                              VG_LISTEN_BIT(LST_UDP) | VG_LISTEN_BIT(LST_TCP) |
+                              VG_LISTEN_BIT(LST_TLS) | VG_LISTEN_BIT(LST_UNIX),
+                              "udp://HOST:PORT, tcp://HOST:PORT, "
+                              "tls://HOST:PORT or unix:///PATH");
+        if (rc < 0)
             goto fail;
-        }
-        if (l->kind == LST_UNIX) {
-            if (!(l->path = strdup(host)))
-                goto fail;
-        }
-        tls |= l->kind == LST_TLS;
-        dgram |= l->kind == LST_UDP || l->kind == LST_UNIX;
+        tls |= l->net.kind == LST_TLS;
+        dgram |= l->net.kind == LST_UDP || l->net.kind == LST_UNIX;
     }
     if (tls && (rc = tls_setup(st)) < 0)
         goto fail;
@@ -681,29 +635,26 @@ static int
 sys_start(struct vg_instance *in)
 {
     struct sys_state *st = vg_instance_data(in);
-    char host[256];
-    const char *port;
     size_t i;
     int rc = 0;
 
     for (i = 0; i < st->nlst && rc == 0; i++) {
         struct listener *l = &st->lst[i];
-        int stream = l->kind == LST_TCP || l->kind == LST_TLS;
+        int stream = l->net.kind == LST_TCP || l->net.kind == LST_TLS;
 
-        vg_listen_url_split(l->url, &l->kind, host, sizeof(host), &port);
-        rc = listener_open(l, host, port);
+        rc = vg_listener_open(in, &l->net, st->conf->rcvbuf);
         if (rc == 0 &&
-            !(l->io = vg_io_new(in, l->fd, VG_IO_READ,
-                                stream ? on_accept : on_dgram, l)))
+            !(l->net.io = vg_io_new(in, l->net.fd, VG_IO_READ,
+                                    stream ? on_accept : on_dgram, l)))
             rc = -ENOMEM;
         if (rc == 0) {
-            vg_io_start(in, l->io);
-            vg_log(in, VG_LOG_DEBUG, "listening on '%s'", l->url);
+            vg_io_start(in, l->net.io);
+            vg_log(in, VG_LOG_DEBUG, "listening on '%s'", l->net.url);
         }
     }
     if (rc < 0) {
         for (i = 0; i < st->nlst; i++)
-            listener_close(st, &st->lst[i]);
+            vg_listener_close(in, &st->lst[i].net);
         return rc;
     }
     st->running = 1;
@@ -729,7 +680,7 @@ sys_stop(struct vg_instance *in)
     st->running = 0;
     vg_timer_stop(in, st->idle);
     for (i = 0; i < st->nlst; i++)
-        listener_close(st, &st->lst[i]);
+        vg_listener_close(in, &st->lst[i].net);
     /* what connections still hold is emitted, not lost */
     b = vg_batch_new(in, 0);
     while (st->conns)
@@ -748,9 +699,9 @@ sys_pause(struct vg_instance *in)
 
     st->paused = 1;
     for (i = 0; i < st->nlst; i++)
-        if ((st->lst[i].kind == LST_TCP || st->lst[i].kind == LST_TLS) &&
-            st->lst[i].io)
-            vg_io_stop(in, st->lst[i].io);
+        if ((st->lst[i].net.kind == LST_TCP || st->lst[i].net.kind == LST_TLS) &&
+            st->lst[i].net.io)
+            vg_io_stop(in, st->lst[i].net.io);
     for (c = st->conns; c; c = c->next)
         vg_io_stop(in, c->io);
 }
@@ -764,8 +715,8 @@ sys_resume(struct vg_instance *in)
 
     st->paused = 0;
     for (i = 0; i < st->nlst; i++)
-        if (st->lst[i].io)
-            vg_io_start(in, st->lst[i].io);
+        if (st->lst[i].net.io)
+            vg_io_start(in, st->lst[i].net.io);
     for (c = st->conns; c; c = c->next)
         vg_io_start(in, c->io);
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -43,9 +44,9 @@ dgram_setup(struct vg_instance *in, const char *url, int fd, int64_t rcvbuf)
                strerror(errno));
 }
 
-int
-vg_listen_inet(struct vg_instance *in, const char *url, const char *host,
-               const char *port, int type, int64_t rcvbuf)
+static int
+listen_inet(struct vg_instance *in, const char *url, const char *host,
+            const char *port, int type, int64_t rcvbuf)
 {
     struct addrinfo hints = { 0 }, *res = NULL;
     int one = 1, fd = -1, rc;
@@ -83,9 +84,9 @@ fail:
     return rc;
 }
 
-int
-vg_listen_unix(struct vg_instance *in, const char *url, const char *path,
-               int64_t rcvbuf, dev_t *dev, ino_t *ino)
+static int
+listen_unix(struct vg_instance *in, const char *url, const char *path,
+            int64_t rcvbuf, dev_t *dev, ino_t *ino)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     struct stat sb;
@@ -117,14 +118,61 @@ vg_listen_unix(struct vg_instance *in, const char *url, const char *path,
     return fd;
 }
 
+int
+vg_listener_init(struct vg_instance *in, struct vg_listener *l,
+                 const char *url, unsigned kinds, const char *want)
+{
+    char host[256];
+
+    memset(l, 0, sizeof(*l));
+    l->fd = -1;
+    l->url = url;
+    if (vg_listen_url_split(url, &l->kind, host, sizeof(host), &l->port) < 0 ||
+        !(kinds & VG_LISTEN_BIT(l->kind))) {
+        vg_log(in, VG_LOG_ERROR, "option 'listen': cannot read '%s': "
+               "want %s", url, want);
+        return -EINVAL;
+    }
+    return (l->addr = strdup(host)) ? 0 : -ENOMEM;
+}
+
+int
+vg_listener_open(struct vg_instance *in, struct vg_listener *l,
+                 int64_t rcvbuf)
+{
+    if (l->kind == VG_LISTEN_UNIX)
+        l->fd = listen_unix(in, l->url, l->addr, rcvbuf, &l->dev, &l->ino);
+    else
+        l->fd = listen_inet(in, l->url, l->addr, l->port,
+                            l->kind == VG_LISTEN_UDP ? SOCK_DGRAM
+                                                     : SOCK_STREAM, rcvbuf);
+    return l->fd < 0 ? l->fd : 0;
+}
+
 void
-vg_listen_unix_remove(const char *path, dev_t dev, ino_t ino)
+vg_listener_close(struct vg_instance *in, struct vg_listener *l)
 {
     struct stat sb;
 
-    if (path && lstat(path, &sb) == 0 && sb.st_dev == dev &&
-        sb.st_ino == ino)
-        unlink(path);
+    if (l->io) {
+        vg_io_free(in, l->io);
+        l->io = NULL;
+    }
+    if (l->fd < 0)
+        return;
+    close(l->fd);
+    l->fd = -1;
+    if (l->kind == VG_LISTEN_UNIX && lstat(l->addr, &sb) == 0 &&
+        sb.st_dev == l->dev && sb.st_ino == l->ino)
+        unlink(l->addr);
+}
+
+void
+vg_listener_free(struct vg_instance *in, struct vg_listener *l)
+{
+    vg_listener_close(in, l);
+    free(l->addr);
+    l->addr = NULL;
 }
 
 int

@@ -16,32 +16,52 @@
 
 #include <vigil/plugin.h>
 
+#include "listen_url.h"
+
 #define VG_DGRAM_BATCH_MAX 64           /* datagrams per recvmmsg, at most */
 
-/*
- * Binds host:port (host "" or "*": every address) as a non-blocking
- * socket of type SOCK_DGRAM or SOCK_STREAM (which also listens).
- * SO_REUSEPORT lets a reloaded configuration bind the port before the
- * old one closes it.  Datagram sockets get rcvbuf bytes of receive buffer
- * (when > 0) and the kernel's drop count.  The fd, or a negative errno
- * after logging why.
- */
-int vg_listen_inet(struct vg_instance *in, const char *url, const char *host,
-                   const char *port, int type, int64_t rcvbuf);
+/* One listening socket of a network input, from its listen URL. */
+struct vg_listener {
+    int           kind;         /* enum vg_listen_kind */
+    const char   *url;          /* borrowed from the config */
+    char         *addr;         /* the host, or the unix socket's path */
+    const char   *port;         /* into url; NULL for unix */
+    dev_t         dev;          /* unix: the socket file bound, so that */
+    ino_t         ino;          /* a newer one is never removed */
+    int           fd;           /* -1 while closed */
+    struct vg_io *io;           /* the plugin's read watcher on fd */
+    uint32_t      drops;        /* the kernel's drop count seen so far */
+};
+
+#define VG_LISTEN_BIT(kind) (1u << (kind))
 
 /*
- * Binds a unix datagram socket at path, mode 0666 (local senders of any
- * user), after removing a stale socket file there; another kind of file
- * is never removed (the bind fails).  *dev and *ino identify the socket
- * file for vg_listen_unix_remove.  The fd, or a negative errno after
- * logging why.
+ * Reads url into l, closed.  0; -EINVAL for a URL that does not parse or
+ * whose kind is not in `kinds` (VG_LISTEN_BIT()s), after logging
+ * "option 'listen': cannot read 'URL': want WANT"; or -ENOMEM.
  */
-int vg_listen_unix(struct vg_instance *in, const char *url, const char *path,
-                   int64_t rcvbuf, dev_t *dev, ino_t *ino);
+int vg_listener_init(struct vg_instance *in, struct vg_listener *l,
+                     const char *url, unsigned kinds, const char *want);
 
-/* Removes the socket file at path if it is still the one bound (a
- * reloaded configuration may have bound a new one there). */
-void vg_listen_unix_remove(const char *path, dev_t dev, ino_t ino);
+/*
+ * Binds l's socket, non-blocking: udp and unix datagram sockets get
+ * rcvbuf bytes of receive buffer (when > 0; past net.core.rmem_max it
+ * takes root, else a warning says what was granted) and the kernel's drop
+ * count; tcp and tls sockets listen.  SO_REUSEPORT lets a reloaded
+ * configuration bind before the old one closes.  A stale unix socket file
+ * is replaced, any other file is not (the bind fails); the socket file is
+ * mode 0666 (local senders of any user).  0, or a negative errno after
+ * logging why with the URL.
+ */
+int vg_listener_open(struct vg_instance *in, struct vg_listener *l,
+                     int64_t rcvbuf);
+
+/* Frees the watcher, closes the socket and removes the unix socket file
+ * if it is still the one bound (a reload may have bound a new one). */
+void vg_listener_close(struct vg_instance *in, struct vg_listener *l);
+
+/* Closes l and frees what vg_listener_init allocated. */
+void vg_listener_free(struct vg_instance *in, struct vg_listener *l);
 
 /* Room for one recvmmsg: headers, peer addresses, drop-count cmsgs. */
 struct vg_dgram_rx {
