@@ -11,8 +11,8 @@
 #include <stdlib.h>
 
 #include "alert.h"
+#include "sink.h"
 
-#define TEXT_MAX     2048               /* rendered summary/description */
 #define CHECK_MAX    (10 * VG_SECOND)
 #define CHECK_MIN    (100 * VG_MILLISECOND)
 #define WARN_EVERY   (60 * VG_SECOND)
@@ -31,14 +31,9 @@ struct alert_state {
     struct alert_engine eng;
     struct vg_timer    *check;
     int64_t             check_every;    /* ns */
-    char               *path;           /* state file, NULL: not kept */
-    struct vg_batch    *parent;         /* batch being processed */
-    struct vg_batch    *out;            /* its alerts, or the timer's */
+    struct alert_sink   sink;           /* alerts out, state file */
     int64_t             warned_at;      /* last series_dropped warning */
     uint64_t            dropped_seen;
-    int                 save_failed;
-    char                summary[TEXT_MAX];
-    char                description[TEXT_MAX];
 };
 
 static const struct vg_option predict_options[] = {
@@ -139,69 +134,7 @@ static const struct vg_option alert_options[] = {
 static void
 on_note(void *arg, const struct alert_note *n)
 {
-    struct alert_state *st = arg;
-    const struct alert_rule_conf *c = n->rule->conf;
-    struct vg_event ev;
-    int rc;
-
-    if (!st->out) {
-        st->out = st->parent ? vg_batch_derive(st->in, st->parent, 4096)
-                             : vg_batch_new(st->in, 4096);
-        if (!st->out) {
-            vg_log(st->in, VG_LOG_ERROR, "cannot allocate a batch: alert "
-                   "'%s' lost", c->name);
-            vg_count(st->in, "alerts_lost", 1);
-            return;
-        }
-    }
-    alert_render(st->summary, sizeof(st->summary), c->summary, n->rule,
-                 n->s, n->time);
-    if (c->description)
-        alert_render(st->description, sizeof(st->description),
-                     c->description, n->rule, n->s, n->time);
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = VG_EV_ALERT;
-    ev.time = n->time;
-    ev.labels = n->s->labels;
-    ev.nlabels = n->s->nlabels;
-    ev.value = n->s->value;
-    ev.rule = c->name;
-    ev.alert_state = n->state;
-    ev.alert_severity = n->rule->severity;
-    ev.summary = st->summary;
-    ev.description = c->description ? st->description : NULL;
-    ev.starts_at = n->s->starts_at;
-    ev.ends_at = n->state == VG_ALERT_RESOLVED ? n->time : 0;
-    if ((rc = vg_batch_add(st->in, st->out, &ev)) < 0) {
-        vg_log(st->in, VG_LOG_ERROR, "cannot add alert '%s': %s", c->name,
-               strerror(-rc));
-        vg_count(st->in, "alerts_lost", 1);
-        return;
-    }
-    vg_count(st->in, n->state == VG_ALERT_FIRING ? "alerts_firing"
-                                                 : "alerts_resolved", 1);
-}
-
-/* Saves the state file when it changed; a failure is logged once. */
-static void
-state_sync(struct alert_state *st)
-{
-    int rc;
-
-    if (!st->path || !st->eng.dirty)
-        return;
-    st->eng.dirty = 0;
-    if ((rc = alert_state_save(&st->eng, st->path)) < 0) {
-        if (!st->save_failed)
-            vg_log(st->in, VG_LOG_WARN, "cannot write state file '%s': %s",
-                   st->path, strerror(-rc));
-        st->save_failed = 1;
-        st->eng.dirty = 1;              /* try again on the next change */
-    } else if (st->save_failed) {
-        vg_log(st->in, VG_LOG_INFO, "state file '%s' written again",
-               st->path);
-        st->save_failed = 0;
-    }
+    alert_sink_note(&((struct alert_state *)arg)->sink, n);
 }
 
 static void
@@ -222,22 +155,6 @@ report_dropped(struct alert_state *st)
     st->dropped_seen = st->eng.dropped;
 }
 
-/* Emits the alerts collected in st->out, if any. */
-static void
-flush_out(struct alert_state *st)
-{
-    struct vg_batch *out = st->out;
-
-    st->out = NULL;
-    st->parent = NULL;
-    if (!out)
-        return;
-    if (vg_batch_count(st->in, out) > 0)
-        vg_emit(st->in, out);
-    else
-        vg_batch_unref(st->in, out);
-}
-
 static void
 alert_process(struct vg_instance *in, struct vg_batch *b)
 {
@@ -246,7 +163,7 @@ alert_process(struct vg_instance *in, struct vg_batch *b)
     struct vg_event ev;
     int64_t wall = vg_now(in);
 
-    st->parent = b;
+    st->sink.parent = b;
     while (vg_batch_next(in, b, &it, &ev) > 0) {
         if (ev.kind != VG_EV_METRIC ||
             ev.metric_type == VG_METRIC_HISTOGRAM)
@@ -256,9 +173,9 @@ alert_process(struct vg_instance *in, struct vg_batch *b)
     }
     vg_iter_release(in, &it);
     vg_emit(in, b);
-    flush_out(st);
+    alert_sink_flush(&st->sink);
     report_dropped(st);
-    state_sync(st);
+    alert_sink_sync(&st->sink);
 }
 
 static void
@@ -266,44 +183,10 @@ on_check(struct vg_instance *in, void *arg)
 {
     struct alert_state *st = arg;
 
-    st->parent = NULL;
+    st->sink.parent = NULL;
     alert_engine_tick(&st->eng, vg_now(in));
-    flush_out(st);
-    state_sync(st);
-}
-
-/*
- * STATE_DIR/alert-PIPELINE-INSTANCE.state, the instance being the alias
- * or "alert#N" from "filter[...]"; anything but [A-Za-z0-9_.-] becomes '_'.
- */
-static char *
-state_path(struct vg_instance *in)
-{
-    const char *dir = vg_state_dir(in);
-    const char *pipe = vg_pipeline_name(in), *name = vg_instance_name(in);
-    size_t n, i, start, nlen = strlen(name);
-    char *p;
-
-    if (!dir || !dir[0])
-        return NULL;
-    if (nlen > 8 && strncmp(name, "filter[", 7) == 0 &&
-        name[nlen - 1] == ']') {
-        name += 7;
-        nlen -= 8;
-    }
-    n = strlen(dir) + strlen(pipe) + nlen + 32;
-    if (!(p = malloc(n)))
-        return NULL;
-    start = (size_t)snprintf(p, n, "%s/alert-", dir);
-    snprintf(p + start, n - start, "%s-%.*s.state", pipe, (int)nlen, name);
-    for (i = start; p[i] && strcmp(p + i, ".state") != 0; i++) {
-        char c = p[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
-            p[i] = '_';
-    }
-    return p;
+    alert_sink_flush(&st->sink);
+    alert_sink_sync(&st->sink);
 }
 
 static void
@@ -314,7 +197,7 @@ alert_state_free(struct alert_state *st)
     if (st->rules)
         alert_engine_release(&st->eng);
     free(st->rules);
-    free(st->path);
+    alert_sink_release(&st->sink);
     free(st);
 }
 
@@ -360,17 +243,7 @@ alert_init(struct vg_instance *in, void *conf)
     }
     st->check_every = every < CHECK_MIN ? CHECK_MIN : every;
 
-    if (c->persist && (st->path = state_path(in))) {
-        rc = alert_state_load(&st->eng, st->path, vg_now(in), err,
-                              sizeof(err));
-        if (rc == -EINVAL)
-            vg_log(in, VG_LOG_WARN, "state file '%s' ignored: %s",
-                   st->path, err);
-        else if (rc < 0 && rc != -ENOENT)
-            vg_log(in, VG_LOG_WARN, "cannot read state file '%s': %s",
-                   st->path, strerror(-rc));
-        st->eng.dirty = 0;
-    }
+    alert_sink_open(&st->sink, in, &st->eng, "alert", c->persist);
     rc = -ENOMEM;
     if (!(st->check = vg_timer_new(in, on_check, st)))
         goto fail;
@@ -396,7 +269,7 @@ alert_stop(struct vg_instance *in)
     struct alert_state *st = vg_instance_data(in);
 
     vg_timer_stop(in, st->check);
-    state_sync(st);
+    alert_sink_sync(&st->sink);
 }
 
 static void

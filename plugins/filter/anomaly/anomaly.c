@@ -15,8 +15,8 @@
 
 #include "alert.h"
 #include "detect.h"
+#include "sink.h"
 
-#define TEXT_MAX    2048                /* rendered summary/description */
 #define NAME_MAX_B  1024                /* score metric name            */
 #define CHECK_EVERY (10 * VG_SECOND)    /* repeats by the wall clock    */
 #define SCORE_SUFFIX ".anomaly_score"
@@ -49,17 +49,12 @@ struct anomaly_state {
     struct alert_rule      rule;
     struct alert_engine    eng;
     struct vg_timer       *check;
-    char                  *path;        /* state file, NULL: not kept */
-    struct vg_batch       *parent;      /* batch being processed */
-    struct vg_batch       *out;         /* its scores and alerts */
+    struct alert_sink      sink;        /* scores and alerts out, state */
     uint64_t               evicted_seen;
     size_t                 prune_at;    /* engine entries that prune */
-    int                    save_failed;
     struct vg_kv          *kv;          /* labels + metric, scratch */
     uint32_t               kv_cap;
     char                   name[NAME_MAX_B];
-    char                   summary[TEXT_MAX];
-    char                   description[TEXT_MAX];
 };
 
 static const struct vg_option anomaly_options[] = {
@@ -116,89 +111,10 @@ static const struct vg_option anomaly_options[] = {
     { 0 }
 };
 
-/* Adds an event to the batch derived from the one being processed. */
-static int
-out_add(struct anomaly_state *st, const struct vg_event *ev)
-{
-    if (!st->out) {
-        st->out = st->parent ? vg_batch_derive(st->in, st->parent, 4096)
-                             : vg_batch_new(st->in, 4096);
-        if (!st->out)
-            return -ENOMEM;
-    }
-    return vg_batch_add(st->in, st->out, ev);
-}
-
 static void
 on_note(void *arg, const struct alert_note *n)
 {
-    struct anomaly_state *st = arg;
-    const struct alert_rule_conf *c = n->rule->conf;
-    struct vg_event ev;
-    int rc;
-
-    alert_render(st->summary, sizeof(st->summary), c->summary, n->rule,
-                 n->s, n->time);
-    if (c->description)
-        alert_render(st->description, sizeof(st->description),
-                     c->description, n->rule, n->s, n->time);
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = VG_EV_ALERT;
-    ev.time = n->time;
-    ev.labels = n->s->labels;
-    ev.nlabels = n->s->nlabels;
-    ev.value = n->s->value;
-    ev.rule = c->name;
-    ev.alert_state = n->state;
-    ev.alert_severity = n->rule->severity;
-    ev.summary = st->summary;
-    ev.description = c->description ? st->description : NULL;
-    ev.starts_at = n->s->starts_at;
-    ev.ends_at = n->state == VG_ALERT_RESOLVED ? n->time : 0;
-    if ((rc = out_add(st, &ev)) < 0) {
-        vg_log(st->in, VG_LOG_ERROR, "cannot add alert '%s': %s", c->name,
-               strerror(-rc));
-        vg_count(st->in, "alerts_lost", 1);
-        return;
-    }
-    vg_count(st->in, n->state == VG_ALERT_FIRING ? "alerts_firing"
-                                                 : "alerts_resolved", 1);
-}
-
-static void
-state_sync(struct anomaly_state *st)
-{
-    int rc;
-
-    if (!st->path || !st->eng.dirty)
-        return;
-    st->eng.dirty = 0;
-    if ((rc = alert_state_save(&st->eng, st->path)) < 0) {
-        if (!st->save_failed)
-            vg_log(st->in, VG_LOG_WARN, "cannot write state file '%s': %s",
-                   st->path, strerror(-rc));
-        st->save_failed = 1;
-        st->eng.dirty = 1;              /* try again on the next change */
-    } else if (st->save_failed) {
-        vg_log(st->in, VG_LOG_INFO, "state file '%s' written again",
-               st->path);
-        st->save_failed = 0;
-    }
-}
-
-static void
-flush_out(struct anomaly_state *st)
-{
-    struct vg_batch *out = st->out;
-
-    st->out = NULL;
-    st->parent = NULL;
-    if (!out)
-        return;
-    if (vg_batch_count(st->in, out) > 0)
-        vg_emit(st->in, out);
-    else
-        vg_batch_unref(st->in, out);
+    alert_sink_note(&((struct anomaly_state *)arg)->sink, n);
 }
 
 static int
@@ -299,7 +215,7 @@ emit_score(struct anomaly_state *st, const struct vg_event *ev, double score)
     sev.name = st->name;
     sev.metric_type = VG_METRIC_GAUGE;
     sev.value = score;
-    if ((rc = out_add(st, &sev)) < 0)
+    if ((rc = alert_sink_add(&st->sink, &sev)) < 0)
         vg_count(st->in, "scores_lost", 1);
 }
 
@@ -351,7 +267,7 @@ anomaly_process(struct vg_instance *in, struct vg_batch *b)
     struct vg_event ev;
     int64_t wall = vg_now(in);
 
-    st->parent = b;
+    st->sink.parent = b;
     while (vg_batch_next(in, b, &it, &ev) > 0) {
         if (ev.kind != VG_EV_METRIC ||
             ev.metric_type == VG_METRIC_HISTOGRAM)
@@ -364,13 +280,13 @@ anomaly_process(struct vg_instance *in, struct vg_batch *b)
     }
     vg_iter_release(in, &it);
     vg_emit(in, b);
-    flush_out(st);
+    alert_sink_flush(&st->sink);
     if (st->table.evicted != st->evicted_seen) {
         vg_count(in, "series_evicted",
                  (int64_t)(st->table.evicted - st->evicted_seen));
         st->evicted_seen = st->table.evicted;
     }
-    state_sync(st);
+    alert_sink_sync(&st->sink);
 }
 
 static void
@@ -378,45 +294,10 @@ on_check(struct vg_instance *in, void *arg)
 {
     struct anomaly_state *st = arg;
 
-    st->parent = NULL;
+    st->sink.parent = NULL;
     alert_engine_tick(&st->eng, vg_now(in));
-    flush_out(st);
-    state_sync(st);
-}
-
-/*
- * STATE_DIR/anomaly-PIPELINE-INSTANCE.state, the instance being the alias
- * or "anomaly#N"; anything but [A-Za-z0-9_.-] becomes '_'.
- */
-static char *
-state_path(struct vg_instance *in)
-{
-    const char *dir = vg_state_dir(in);
-    const char *pipe = vg_pipeline_name(in), *name = vg_instance_name(in);
-    size_t n, i, start, nlen = strlen(name);
-    char *p;
-
-    if (!dir || !dir[0])
-        return NULL;
-    if (nlen > 8 && strncmp(name, "filter[", 7) == 0 &&
-        name[nlen - 1] == ']') {
-        name += 7;
-        nlen -= 8;
-    }
-    n = strlen(dir) + strlen(pipe) + nlen + 32;
-    if (!(p = malloc(n)))
-        return NULL;
-    start = (size_t)snprintf(p, n, "%s/anomaly-", dir);
-    snprintf(p + start, n - start, "%s-%.*s.state", pipe, (int)nlen, name);
-    for (i = start; p[i] && strcmp(p + i, ".state") != 0; i++) {
-        char ch = p[i];
-
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
-              ch == '.'))
-            p[i] = '_';
-    }
-    return p;
+    alert_sink_flush(&st->sink);
+    alert_sink_sync(&st->sink);
 }
 
 static void
@@ -427,7 +308,7 @@ anomaly_state_free(struct anomaly_state *st)
     alert_engine_release(&st->eng);
     anom_table_release(&st->table);
     free(st->kv);
-    free(st->path);
+    alert_sink_release(&st->sink);
     free(st);
 }
 
@@ -492,17 +373,7 @@ anomaly_init(struct vg_instance *in, void *conf)
     }
     if ((rc = anom_table_init(&st->table, (size_t)c->max_series)) < 0)
         goto fail;
-    if (c->persist && (st->path = state_path(in))) {
-        rc = alert_state_load(&st->eng, st->path, vg_now(in), err,
-                              sizeof(err));
-        if (rc == -EINVAL)
-            vg_log(in, VG_LOG_WARN, "state file '%s' ignored: %s",
-                   st->path, err);
-        else if (rc < 0 && rc != -ENOENT)
-            vg_log(in, VG_LOG_WARN, "cannot read state file '%s': %s",
-                   st->path, strerror(-rc));
-        st->eng.dirty = 0;
-    }
+    alert_sink_open(&st->sink, in, &st->eng, "anomaly", c->persist);
     rc = -ENOMEM;
     if (!(st->check = vg_timer_new(in, on_check, st)))
         goto fail;
@@ -528,7 +399,7 @@ anomaly_stop(struct vg_instance *in)
     struct anomaly_state *st = vg_instance_data(in);
 
     vg_timer_stop(in, st->check);
-    state_sync(st);
+    alert_sink_sync(&st->sink);
 }
 
 static void
