@@ -35,9 +35,7 @@ struct prom_conf {                      /* the core fills this in */
     int64_t                 max_body_size;  /* bytes */
     int64_t                 max_line_size;  /* bytes */
     struct vg_map           headers;
-    char                   *user;
-    char                   *password;
-    char                   *bearer_token;
+    struct vg_http_auth_conf auth;
     char                   *proxy;
     struct vg_http_tls_conf tls;
 };
@@ -75,7 +73,6 @@ struct prom_state {
     struct target          *targets;
     size_t                  ntargets;
     struct vg_timer        *timer;
-    char                   *auth;       /* Authorization value or NULL */
     int                     running;
     /* the event being built, for whichever target's piece is read */
     struct vg_kv            kv[PROM_MAX_LABELS + TARGET_MAX];
@@ -85,15 +82,7 @@ struct prom_state {
 };
 
 static const struct vg_option auth_options[] = {
-    { .name = "user", .type = VG_OPT_STR,
-      .offset = offsetof(struct prom_conf, user),
-      .help = "basic auth user name" },
-    { .name = "password", .type = VG_OPT_STR, .flags = VG_OPT_SECRET,
-      .offset = offsetof(struct prom_conf, password),
-      .help = "basic auth password" },
-    { .name = "bearer_token", .type = VG_OPT_STR, .flags = VG_OPT_SECRET,
-      .offset = offsetof(struct prom_conf, bearer_token),
-      .help = "sent as 'Authorization: Bearer TOKEN'" },
+    VG_HTTP_AUTH_OPTIONS(struct prom_conf, auth),
     { 0 }
 };
 
@@ -467,8 +456,6 @@ on_tick(struct vg_instance *in, void *arg)
                                       "version=0.0.4;q=0.5,*/*;q=0.1") < 0;
         bad |= vg_http_request_header(r, "X-Prometheus-Scrape-Timeout-"
                                       "Seconds", tmo) < 0;
-        if (st->auth)
-            bad |= vg_http_request_header(r, "Authorization", st->auth) < 0;
         for (k = 0; k < c->headers.n; k++)
             bad |= vg_http_request_header(r, c->headers.v[k].key,
                                           c->headers.v[k].value) < 0;
@@ -490,32 +477,6 @@ on_tick(struct vg_instance *in, void *arg)
 /* ------------------------------------------------------------------ */
 /* Plugin                                                              */
 /* ------------------------------------------------------------------ */
-
-static char *
-base64(const char *s)
-{
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = strlen(s), i, o = 0;
-    char *out = malloc((n + 2) / 3 * 4 + 1);
-
-    if (!out)
-        return NULL;
-    for (i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)(unsigned char)s[i] << 16;
-
-        if (i + 1 < n)
-            v |= (uint32_t)(unsigned char)s[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)s[i + 2];
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-        out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < n ? tab[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return out;
-}
 
 /* instance: the URL's host[:port], without user info. */
 static int
@@ -572,10 +533,6 @@ prom_state_free(struct prom_state *st)
             vg_batch_unref(st->in, st->targets[i].b);
         prom_parser_free(st->targets[i].parser);
     }
-    if (st->auth) {
-        memset(st->auth, 0, strlen(st->auth));
-        free(st->auth);
-    }
     free(st->names);
     free(st->targets);
     free(st);
@@ -610,16 +567,8 @@ prom_init(struct vg_instance *in, void *conf)
                "1KiB");
         goto fail;
     }
-    if ((c->user || c->password) && c->bearer_token) {
-        vg_log(in, VG_LOG_ERROR, "options 'auth.user' and "
-               "'auth.bearer_token' exclude each other");
+    if (vg_http_opts_auth(in, &o, &c->auth) < 0)
         goto fail;
-    }
-    if (c->password && !c->user) {
-        vg_log(in, VG_LOG_ERROR, "option 'auth.password' needs "
-               "'auth.user'");
-        goto fail;
-    }
     rc = -ENOMEM;
     if (!(st = calloc(1, sizeof(*st))) ||
         !(st->targets = calloc(c->targets.n, sizeof(*st->targets))))
@@ -650,27 +599,6 @@ prom_init(struct vg_instance *in, void *conf)
         }
     }
     rc = -ENOMEM;
-    if (c->user) {
-        size_t n = strlen(c->user) + (c->password ? strlen(c->password) : 0);
-        char *up = malloc(n + 2), *b64;
-
-        if (!up)
-            goto fail;
-        sprintf(up, "%s:%s", c->user, c->password ? c->password : "");
-        b64 = base64(up);
-        memset(up, 0, n + 1);
-        free(up);
-        if (!b64 || !(st->auth = malloc(strlen(b64) + 7))) {
-            free(b64);
-            goto fail;
-        }
-        sprintf(st->auth, "Basic %s", b64);
-        free(b64);
-    } else if (c->bearer_token) {
-        if (!(st->auth = malloc(strlen(c->bearer_token) + 8)))
-            goto fail;
-        sprintf(st->auth, "Bearer %s", c->bearer_token);
-    }
     if (!(st->timer = vg_timer_new(in, on_tick, st)))
         goto fail;
     vg_http_opts_tls(&o, &c->tls);

@@ -34,9 +34,7 @@ struct http_conf {                      /* the core fills this in */
     char                   *url;
     int                     format;     /* enum http_format */
     struct vg_map           headers;
-    char                   *user;
-    char                   *password;
-    char                   *bearer_token;
+    struct vg_http_auth_conf auth;
     int                     compress;   /* 0 none, 1 gzip */
     int                     method;     /* 0 POST, 1 PUT */
     int64_t                 timeout;    /* ns */
@@ -61,7 +59,6 @@ struct http_state {
     char                   *url;        /* templated */
     char                   *metrics_url;
     char                   *logs_url;
-    char                   *auth;       /* Authorization value or NULL */
     struct vg_hbuf          buf;
     /* the flush in flight */
     struct vg_flush        *fl;
@@ -79,15 +76,7 @@ struct http_state {
 };
 
 static const struct vg_option auth_options[] = {
-    { .name = "user", .type = VG_OPT_STR,
-      .offset = offsetof(struct http_conf, user),
-      .help = "basic auth user name" },
-    { .name = "password", .type = VG_OPT_STR, .flags = VG_OPT_SECRET,
-      .offset = offsetof(struct http_conf, password),
-      .help = "basic auth password" },
-    { .name = "bearer_token", .type = VG_OPT_STR, .flags = VG_OPT_SECRET,
-      .offset = offsetof(struct http_conf, bearer_token),
-      .help = "sent as Authorization: Bearer TOKEN" },
+    VG_HTTP_AUTH_OPTIONS(struct http_conf, auth),
     { 0 }
 };
 
@@ -522,9 +511,7 @@ send_body(struct vg_instance *in, struct http_state *st, const char *url,
     if (!(r = vg_http_request_new(c->method ? "PUT" : "POST", url)))
         return -ENOMEM;
     if (vg_http_request_header(r, "Content-Type", ctype) < 0 ||
-        vg_http_request_header(r, "User-Agent", "vigil") < 0 ||
-        (st->auth && vg_http_request_header(r, "Authorization",
-                                            st->auth) < 0))
+        vg_http_request_header(r, "User-Agent", "vigil") < 0)
         goto fail;
     for (size_t i = 0; i < c->headers.n; i++)
         if (vg_http_request_header(r, c->headers.v[i].key,
@@ -598,33 +585,6 @@ http_flush(struct vg_instance *in, struct vg_batch *b, struct vg_flush *fl)
 
 /* ---- setup --------------------------------------------------------- */
 
-static char *
-base64(const char *s)
-{
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n = strlen(s), o = 0;
-    char *out = malloc((n + 2) / 3 * 4 + 1);
-
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)u[i] << 16;
-
-        if (i + 1 < n)
-            v |= (uint32_t)u[i + 1] << 8;
-        if (i + 2 < n)
-            v |= u[i + 2];
-        out[o++] = tab[v >> 18];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? tab[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return out;
-}
-
 /* url with {pipeline}, {alias} and {instance} replaced. */
 static char *
 url_expand(struct vg_instance *in, const char *url)
@@ -684,9 +644,6 @@ http_state_free(struct vg_instance *in, struct http_state *st)
     free(st->url);
     free(st->metrics_url);
     free(st->logs_url);
-    if (st->auth)
-        memset(st->auth, 0, strlen(st->auth));
-    free(st->auth);
     free(st);
 }
 
@@ -705,16 +662,8 @@ http_init(struct vg_instance *in, void *conf)
                "https://");
         goto fail;
     }
-    if ((c->user || c->password) && c->bearer_token) {
-        vg_log(in, VG_LOG_ERROR, "options 'auth.user' and "
-               "'auth.bearer_token' exclude each other");
+    if (vg_http_opts_auth(in, &o, &c->auth) < 0)
         goto fail;
-    }
-    if (c->password && !c->user) {
-        vg_log(in, VG_LOG_ERROR, "option 'auth.password' needs "
-               "'auth.user'");
-        goto fail;
-    }
     rc = -ENOMEM;
     if (!(st = calloc(1, sizeof(*st))))
         goto fail;
@@ -731,27 +680,6 @@ http_init(struct vg_instance *in, void *conf)
             : url_join(st->url, "/v1/logs");
         if (!st->metrics_url || !st->logs_url)
             goto fail;
-    }
-    if (c->user) {
-        struct vg_hbuf up = { 0 };
-        char *b64;
-
-        vg_hbuf_addf(&up, "%s:%s", c->user, c->password ? c->password : "");
-        b64 = base64(up.p);
-        memset(up.p, 0, up.len);
-        vg_hbuf_release(&up);
-        if (!b64)
-            goto fail;
-        st->auth = malloc(strlen(b64) + 7);
-        if (st->auth)
-            sprintf(st->auth, "Basic %s", b64);
-        free(b64);
-        if (!st->auth)
-            goto fail;
-    } else if (c->bearer_token) {
-        if (!(st->auth = malloc(strlen(c->bearer_token) + 8)))
-            goto fail;
-        sprintf(st->auth, "Bearer %s", c->bearer_token);
     }
     vg_http_opts_tls(&o, &c->tls);
     o.proxy = c->proxy;

@@ -655,6 +655,15 @@ request_setup(struct vg_http *h, struct vg_http_request *r)
         bad |= curl_easy_setopt(e, CURLOPT_SSLKEY, o->key_file);
     if (o->proxy)
         bad |= curl_easy_setopt(e, CURLOPT_PROXY, o->proxy);
+    if (o->user) {
+        bad |= curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        bad |= curl_easy_setopt(e, CURLOPT_USERNAME, o->user);
+        bad |= curl_easy_setopt(e, CURLOPT_PASSWORD,
+                                o->password ? o->password : "");
+    } else if (o->bearer_token) {
+        bad |= curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+        bad |= curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, o->bearer_token);
+    }
     if (r->connect_to)
         bad |= curl_easy_setopt(e, CURLOPT_CONNECT_TO, r->connect_to);
     if (o->timeout > 0)
@@ -891,6 +900,26 @@ vg_http_opts_tls(struct vg_http_opts *o, const struct vg_http_tls_conf *t)
     o->cert_file = t->cert_file;
     o->key_file = t->key_file;
     o->server_name = t->server_name;
+}
+
+int
+vg_http_opts_auth(struct vg_instance *in, struct vg_http_opts *o,
+                  const struct vg_http_auth_conf *a)
+{
+    if ((a->user || a->password) && a->bearer_token) {
+        vg_log(in, VG_LOG_ERROR, "options 'auth.user' and "
+               "'auth.bearer_token' exclude each other");
+        return -EINVAL;
+    }
+    if (a->password && !a->user) {
+        vg_log(in, VG_LOG_ERROR, "option 'auth.password' needs "
+               "'auth.user'");
+        return -EINVAL;
+    }
+    o->user = a->user;
+    o->password = a->password;
+    o->bearer_token = a->bearer_token;
+    return 0;
 }
 
 struct vg_http *

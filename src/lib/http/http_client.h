@@ -64,6 +64,9 @@ struct vg_http_opts {
     int64_t     timeout;        /* ns, whole request; 0 = none */
     int64_t     connect_timeout;/* ns; 0 = curl's default */
     size_t      max_response;   /* response bytes kept; 0 = 64 KiB */
+    const char *user;           /* basic auth, with password; or */
+    const char *password;
+    const char *bearer_token;   /* Authorization: Bearer; NULL: none */
 };
 
 /*
@@ -102,6 +105,38 @@ struct vg_http_tls_conf {
 /* Copies the tls: settings into o. */
 void vg_http_opts_tls(struct vg_http_opts *o,
                       const struct vg_http_tls_conf *t);
+
+/*
+ * The `auth:` object of the HTTP plugins: basic (user, password) or a
+ * bearer token, sent by libcurl with every request (and not to another
+ * host after a redirect).  Embed the struct in the plugin's config and
+ * list VG_HTTP_AUTH_OPTIONS(conf type, member) in the schema of its
+ * OBJECT option.
+ */
+struct vg_http_auth_conf {
+    char *user;
+    char *password;
+    char *bearer_token;
+};
+
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
+#define VG_HTTP_AUTH_OPTIONS(T, M) \
+    { .name = "user", .type = VG_OPT_STR, \
+      .offset = offsetof(T, M.user), \
+      .help = "basic auth user name" }, \
+    { .name = "password", .type = VG_OPT_STR, .flags = VG_OPT_SECRET, \
+      .offset = offsetof(T, M.password), \
+      .help = "basic auth password" }, \
+    { .name = "bearer_token", .type = VG_OPT_STR, .flags = VG_OPT_SECRET, \
+      .offset = offsetof(T, M.bearer_token), \
+      .help = "sent as 'Authorization: Bearer TOKEN'" }
+/* NOLINTEND(bugprone-macro-parentheses) */
+
+/* Checks the auth: settings (basic and bearer exclude each other, a
+ * password needs a user) and copies them into o.  0, or -EINVAL after
+ * logging why. */
+int vg_http_opts_auth(struct vg_instance *in, struct vg_http_opts *o,
+                      const struct vg_http_auth_conf *a);
 
 /* What a request ended with, handed to its callback (borrowed). */
 struct vg_http_result {
