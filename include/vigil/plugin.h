@@ -297,7 +297,9 @@ struct vg_api;
  *
  * Inputs emit batches with vg_emit() from their timers and watchers.
  * Filters get each batch in `process`, which takes the batch: it passes it
- * on with vg_emit() (the same batch or a new one), or unrefs it.
+ * on with vg_emit() (the same batch or a new one), or unrefs it.  A batch
+ * emitted without events is simply released (and not counted), so there
+ * is no need to check for an empty one first.
  * Outputs get each batch in `flush` with a borrowed reference (take one with
  * vg_batch_ref() to keep it past the call) and must call vg_flush_done()
  * exactly once, then or later.

@@ -1172,6 +1172,10 @@ vg_pipeline_emit(struct vg_instance *from, struct vg_batch *b)
     size_t n = vg_batch_count_raw(b);
     size_t next;
 
+    if (n == 0) {               /* nothing to pass on: released, uncounted */
+        vg_batch_unref_raw(b);
+        return;
+    }
     from->events_out += n;
     from->batches_out++;
     switch (from->kind) {

@@ -298,10 +298,7 @@ aggregate_process(struct vg_instance *in, struct vg_batch *b)
         vg_count(in, "logs_without_value", (int64_t)novalue);
     /* results go after the batch: the aggregates follow their inputs;
        the derived batch keeps the delivery tracking of a dropped one */
-    if (vg_batch_count(in, b) > 0)
-        vg_emit(in, b);
-    else
-        vg_batch_unref(in, b);
+    vg_emit(in, b);
     flush_out(st);
     report_drops(st);
 }

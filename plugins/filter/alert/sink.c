@@ -117,10 +117,7 @@ alert_sink_flush(struct alert_sink *k)
     k->parent = NULL;
     if (!out)
         return;
-    if (vg_batch_count(k->in, out) > 0)
-        vg_emit(k->in, out);
-    else
-        vg_batch_unref(k->in, out);
+    vg_emit(k->in, out);
 }
 
 void

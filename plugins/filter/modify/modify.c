@@ -679,10 +679,7 @@ modify_process(struct vg_instance *in, struct vg_batch *b)
         vg_batch_unref(in, b);
         b = nb;
     }
-    if (vg_batch_count(in, b) > 0)
-        vg_emit(in, b);
-    else
-        vg_batch_unref(in, b);
+    vg_emit(in, b);
 }
 
 /* ------------------------------------------------------------------ */

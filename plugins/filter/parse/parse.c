@@ -468,10 +468,7 @@ parse_process(struct vg_instance *in, struct vg_batch *b)
         vg_count(in, "dropped", (int64_t)failed);
     }
     vg_batch_unref(in, b);
-    if (vg_batch_count(in, nb) > 0)
-        vg_emit(in, nb);
-    else
-        vg_batch_unref(in, nb);
+    vg_emit(in, nb);
 }
 
 /* ------------------------------------------------------------------ */

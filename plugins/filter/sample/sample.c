@@ -546,10 +546,7 @@ sample_process(struct vg_instance *in, struct vg_batch *b)
         vg_batch_unref(in, b);
         b = nb;
     }
-    if (vg_batch_count(in, b) > 0)
-        vg_emit(in, b);
-    else
-        vg_batch_unref(in, b);
+    vg_emit(in, b);
 }
 
 /* ------------------------------------------------------------------ */

@@ -249,10 +249,7 @@ on_drain(struct vg_instance *in, void *arg)
     if (rc < 0)
         vg_log(in, VG_LOG_ERROR, "cannot build event %" PRIu64 ": %s",
                st->seq + 1, strerror(-rc));
-    if (vg_batch_count(in, b) > 0)
-        vg_emit(in, b);
-    else
-        vg_batch_unref(in, b);
+    vg_emit(in, b);
     if (rc < 0) {
         /* the same event would fail again: stop rather than spin */
         gen_finish(in, st);
