@@ -29,8 +29,6 @@ struct alert_state {
     struct vg_instance *in;
     struct alert_rule  *rules;
     struct alert_engine eng;
-    struct vg_timer    *check;
-    int64_t             check_every;    /* ns */
     struct alert_sink   sink;           /* alerts out, state file */
     int64_t             warned_at;      /* last series_dropped warning */
     uint64_t            dropped_seen;
@@ -179,17 +177,6 @@ alert_process(struct vg_instance *in, struct vg_batch *b)
 }
 
 static void
-on_check(struct vg_instance *in, void *arg)
-{
-    struct alert_state *st = arg;
-
-    st->sink.parent = NULL;
-    alert_engine_tick(&st->eng, vg_now(in));
-    alert_sink_flush(&st->sink);
-    alert_sink_sync(&st->sink);
-}
-
-static void
 alert_state_free(struct alert_state *st)
 {
     if (!st)
@@ -241,11 +228,9 @@ alert_init(struct vg_instance *in, void *conf)
         if (rc_items[i].absent && rc_items[i].absent / 2 < every)
             every = rc_items[i].absent / 2;
     }
-    st->check_every = every < CHECK_MIN ? CHECK_MIN : every;
-
-    alert_sink_open(&st->sink, in, &st->eng, "alert", c->persist);
-    rc = -ENOMEM;
-    if (!(st->check = vg_timer_new(in, on_check, st)))
+    rc = alert_sink_open(&st->sink, in, &st->eng, "alert", c->persist,
+                         every < CHECK_MIN ? CHECK_MIN : every);
+    if (rc < 0)
         goto fail;
     vg_instance_set_data(in, st);
     return 0;
@@ -259,7 +244,7 @@ alert_start(struct vg_instance *in)
 {
     struct alert_state *st = vg_instance_data(in);
 
-    vg_timer_start(in, st->check, st->check_every, st->check_every);
+    alert_sink_start(&st->sink);
     return 0;
 }
 
@@ -268,8 +253,7 @@ alert_stop(struct vg_instance *in)
 {
     struct alert_state *st = vg_instance_data(in);
 
-    vg_timer_stop(in, st->check);
-    alert_sink_sync(&st->sink);
+    alert_sink_stop(&st->sink);
 }
 
 static void
@@ -279,7 +263,6 @@ alert_destroy(struct vg_instance *in)
 
     if (!st)
         return;
-    vg_timer_free(in, st->check);
     alert_state_free(st);
     vg_instance_set_data(in, NULL);
 }

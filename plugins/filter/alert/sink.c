@@ -40,17 +40,33 @@ state_path(struct vg_instance *in, const char *kind)
     return p;
 }
 
-void
+/* Between batches: absence, resolution by time, repeats. */
+static void
+on_check(struct vg_instance *in, void *arg)
+{
+    struct alert_sink *k = arg;
+
+    k->parent = NULL;
+    alert_engine_tick(k->eng, vg_now(in));
+    alert_sink_flush(k);
+    alert_sink_sync(k);
+}
+
+int
 alert_sink_open(struct alert_sink *k, struct vg_instance *in,
-                struct alert_engine *eng, const char *kind, int persist)
+                struct alert_engine *eng, const char *kind, int persist,
+                int64_t every)
 {
     char err[256];
     int rc;
 
     k->in = in;
     k->eng = eng;
+    k->every = every;
+    if (!(k->check = vg_timer_new(in, on_check, k)))
+        return -ENOMEM;
     if (!persist || !(k->path = state_path(in, kind)))
-        return;
+        return 0;
     rc = alert_state_load(eng, k->path, vg_now(in), err, sizeof(err));
     if (rc == -EINVAL)
         vg_log(in, VG_LOG_WARN, "state file '%s' ignored: %s", k->path,
@@ -59,6 +75,20 @@ alert_sink_open(struct alert_sink *k, struct vg_instance *in,
         vg_log(in, VG_LOG_WARN, "cannot read state file '%s': %s", k->path,
                strerror(-rc));
     eng->dirty = 0;
+    return 0;
+}
+
+void
+alert_sink_start(struct alert_sink *k)
+{
+    vg_timer_start(k->in, k->check, k->every, k->every);
+}
+
+void
+alert_sink_stop(struct alert_sink *k)
+{
+    vg_timer_stop(k->in, k->check);
+    alert_sink_sync(k);
 }
 
 int
@@ -143,6 +173,9 @@ alert_sink_sync(struct alert_sink *k)
 void
 alert_sink_release(struct alert_sink *k)
 {
+    if (k->check)
+        vg_timer_free(k->in, k->check);
+    k->check = NULL;
     free(k->path);
     k->path = NULL;
 }

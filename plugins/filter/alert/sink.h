@@ -2,7 +2,8 @@
  * What the alert and anomaly filters share around their alert engine:
  * the batch that alert events go into (derived from the batch being
  * processed, or new on a timer), turning an engine note into an alert
- * event, and the state file that keeps firing alerts across restarts.
+ * event, the timer that lets the engine fire and resolve between batches,
+ * and the state file that keeps firing alerts across restarts.
  * Compiled into both plugins.
  */
 #ifndef VG_ALERT_SINK_H
@@ -20,20 +21,28 @@ struct alert_sink {
     char                *path;          /* state file, NULL: not kept */
     struct vg_batch     *parent;        /* batch being processed */
     struct vg_batch     *out;           /* events added meanwhile */
+    struct vg_timer     *check;         /* ticks the engine */
+    int64_t              every;         /* ns between ticks */
     int                  save_failed;
     char                 summary[ALERT_TEXT_MAX];
     char                 description[ALERT_TEXT_MAX];
 };
 
 /*
- * Sets k up for in and eng; with persist, the state file is
+ * Sets k up for in and eng, ticking the engine every `every` ns once
+ * started; with persist, the state file is
  * STATE_DIR/KIND-PIPELINE-INSTANCE.state (anything but [A-Za-z0-9_.-]
  * made '_') and the engine is loaded from it.  A file that cannot be read
- * or is not valid is logged and ignored: the engine starts empty.
+ * or is not valid is logged and ignored: the engine starts empty.  0, or
+ * -ENOMEM.
  */
-void alert_sink_open(struct alert_sink *k, struct vg_instance *in,
+int  alert_sink_open(struct alert_sink *k, struct vg_instance *in,
                      struct alert_engine *eng, const char *kind,
-                     int persist);
+                     int persist, int64_t every);
+
+/* Starts the ticks; stop ends them and saves the state file. */
+void alert_sink_start(struct alert_sink *k);
+void alert_sink_stop(struct alert_sink *k);
 
 /* Adds ev to the output batch (made on first use).  0 or -errno. */
 int  alert_sink_add(struct alert_sink *k, const struct vg_event *ev);

@@ -48,7 +48,6 @@ struct anomaly_state {
     struct alert_rule_conf rule_conf;
     struct alert_rule      rule;
     struct alert_engine    eng;
-    struct vg_timer       *check;
     struct alert_sink      sink;        /* scores and alerts out, state */
     uint64_t               evicted_seen;
     size_t                 prune_at;    /* engine entries that prune */
@@ -290,17 +289,6 @@ anomaly_process(struct vg_instance *in, struct vg_batch *b)
 }
 
 static void
-on_check(struct vg_instance *in, void *arg)
-{
-    struct anomaly_state *st = arg;
-
-    st->sink.parent = NULL;
-    alert_engine_tick(&st->eng, vg_now(in));
-    alert_sink_flush(&st->sink);
-    alert_sink_sync(&st->sink);
-}
-
-static void
 anomaly_state_free(struct anomaly_state *st)
 {
     if (!st)
@@ -373,9 +361,9 @@ anomaly_init(struct vg_instance *in, void *conf)
     }
     if ((rc = anom_table_init(&st->table, (size_t)c->max_series)) < 0)
         goto fail;
-    alert_sink_open(&st->sink, in, &st->eng, "anomaly", c->persist);
-    rc = -ENOMEM;
-    if (!(st->check = vg_timer_new(in, on_check, st)))
+    rc = alert_sink_open(&st->sink, in, &st->eng, "anomaly", c->persist,
+                         CHECK_EVERY);
+    if (rc < 0)
         goto fail;
     vg_instance_set_data(in, st);
     return 0;
@@ -389,7 +377,7 @@ anomaly_start(struct vg_instance *in)
 {
     struct anomaly_state *st = vg_instance_data(in);
 
-    vg_timer_start(in, st->check, CHECK_EVERY, CHECK_EVERY);
+    alert_sink_start(&st->sink);
     return 0;
 }
 
@@ -398,8 +386,7 @@ anomaly_stop(struct vg_instance *in)
 {
     struct anomaly_state *st = vg_instance_data(in);
 
-    vg_timer_stop(in, st->check);
-    alert_sink_sync(&st->sink);
+    alert_sink_stop(&st->sink);
 }
 
 static void
@@ -409,7 +396,6 @@ anomaly_destroy(struct vg_instance *in)
 
     if (!st)
         return;
-    vg_timer_free(in, st->check);
     anomaly_state_free(st);
     vg_instance_set_data(in, NULL);
 }
