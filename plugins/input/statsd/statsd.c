@@ -435,18 +435,14 @@ on_accept(struct vg_instance *in, int fd, int revents, void *arg)
     struct sd_state *st = l->st;
     int k;
 
+    (void)fd;                           /* the listener's own */
     (void)revents;
     for (k = 0; k < 64; k++) {
         struct conn *c;
-        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int cfd = vg_listener_accept(in, &l->net, NULL);
 
-        if (cfd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
-                vg_log(in, VG_LOG_WARN, "accept on '%s' failed: %s",
-                       l->net.url, strerror(errno));
+        if (cfd < 0)
             return;
-        }
         if (st->nconns >= st->conf->max_connections) {
             vg_count(in, "rejected_connections", 1);
             close(cfd);

@@ -411,21 +411,15 @@ on_accept(struct vg_instance *in, int fd, int revents, void *arg)
     struct sys_state *st = l->st;
     int k;
 
+    (void)fd;                           /* the listener's own */
     (void)revents;
     for (k = 0; k < 64; k++) {
-        struct sockaddr_storage ss = { .ss_family = AF_UNSPEC };
-        socklen_t sl = sizeof(ss);
+        struct sockaddr_storage ss;
         struct conn *c;
-        int cfd = accept4(fd, (struct sockaddr *)&ss, &sl,
-                          SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int cfd = vg_listener_accept(in, &l->net, &ss);
 
-        if (cfd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
-                vg_log(in, VG_LOG_WARN, "accept on '%s' failed: %s",
-                       l->net.url, strerror(errno));
+        if (cfd < 0)
             return;
-        }
         if (st->nconns >= st->conf->max_connections) {
             /* log the first, then every 1000th, with the count */
             if (st->rejected++ % 1000 == 0)

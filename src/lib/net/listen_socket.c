@@ -149,6 +149,24 @@ vg_listener_open(struct vg_instance *in, struct vg_listener *l,
     return l->fd < 0 ? l->fd : 0;
 }
 
+int
+vg_listener_accept(struct vg_instance *in, struct vg_listener *l,
+                   struct sockaddr_storage *peer)
+{
+    socklen_t sl = sizeof(*peer);
+    int fd;
+
+    if (peer)
+        peer->ss_family = AF_UNSPEC;
+    fd = accept4(l->fd, (struct sockaddr *)peer, peer ? &sl : NULL,
+                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+        errno != EINTR && errno != ECONNABORTED)
+        vg_log(in, VG_LOG_WARN, "accept on '%s' failed: %s", l->url,
+               strerror(errno));
+    return fd < 0 ? -1 : fd;
+}
+
 void
 vg_listener_close(struct vg_instance *in, struct vg_listener *l)
 {

@@ -56,6 +56,15 @@ int vg_listener_init(struct vg_instance *in, struct vg_listener *l,
 int vg_listener_open(struct vg_instance *in, struct vg_listener *l,
                      int64_t rcvbuf);
 
+/*
+ * Accepts one waiting connection on a stream listener: the new socket
+ * (non-blocking, close-on-exec) with the peer's address in *peer (when
+ * not NULL), or -1 when none is waiting.  A failure other than "none
+ * waiting" or "aborted by the peer" is logged with the URL.
+ */
+int vg_listener_accept(struct vg_instance *in, struct vg_listener *l,
+                       struct sockaddr_storage *peer);
+
 /* Frees the watcher, closes the socket and removes the unix socket file
  * if it is still the one bound (a reload may have bound a new one). */
 void vg_listener_close(struct vg_instance *in, struct vg_listener *l);
