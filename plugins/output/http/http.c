@@ -653,16 +653,10 @@ http_init(struct vg_instance *in, void *conf)
     const struct http_conf *c = conf;
     struct http_state *st = NULL;
     struct vg_http_opts o = { 0 };
-    char where[128];
     int rc = -EINVAL;
 
-    if (strncmp(c->url, "http://", 7) != 0 &&
-        strncmp(c->url, "https://", 8) != 0) {
-        vg_log(in, VG_LOG_ERROR, "option 'url' must start with http:// or "
-               "https://");
-        goto fail;
-    }
-    if (vg_http_opts_auth(in, &o, &c->auth) < 0)
+    if (vg_http_url_check(in, "url", c->url) < 0 ||
+        vg_http_opts_auth(in, &o, &c->auth) < 0)
         goto fail;
     rc = -ENOMEM;
     if (!(st = calloc(1, sizeof(*st))))
@@ -685,14 +679,10 @@ http_init(struct vg_instance *in, void *conf)
     o.proxy = c->proxy;
     o.timeout = c->timeout;
     o.connect_timeout = c->connect_timeout;
-    if (!(st->http = vg_http_new(in, &o))) {
+    if (!(st->http = vg_http_new_to(in, &o, st->url))) {
         rc = -EIO;
         goto fail;
     }
-    vg_http_url_redact(st->url, where, sizeof(where));
-    if (!c->tls.verify && strncmp(st->url, "https", 5) == 0)
-        vg_log(in, VG_LOG_WARN, "TLS verification is off for '%s'", where);
-    vg_log(in, VG_LOG_DEBUG, "sending to '%s'", where);
     vg_instance_set_data(in, st);
     return 0;
 fail:

@@ -344,19 +344,14 @@ pd_init(struct vg_instance *in, void *conf)
     const struct pd_conf *c = conf;
     struct pd_state *st = NULL;
     struct vg_http_opts o = { 0 };
-    char where[128];
     int rc = -EINVAL;
 
     if (!c->routing_key[0]) {
         vg_log(in, VG_LOG_ERROR, "option 'routing_key' must not be empty");
         goto fail;
     }
-    if (strncmp(c->endpoint, "http://", 7) != 0 &&
-        strncmp(c->endpoint, "https://", 8) != 0) {
-        vg_log(in, VG_LOG_ERROR, "option 'endpoint' must start with "
-               "http:// or https://");
+    if (vg_http_url_check(in, "endpoint", c->endpoint) < 0)
         goto fail;
-    }
     rc = -ENOMEM;
     if (!(st = calloc(1, sizeof(*st))))
         goto fail;
@@ -366,14 +361,10 @@ pd_init(struct vg_instance *in, void *conf)
     o.proxy = c->proxy;
     o.timeout = c->timeout;
     o.connect_timeout = c->connect_timeout;
-    if (!(st->http = vg_http_new(in, &o))) {
+    if (!(st->http = vg_http_new_to(in, &o, c->endpoint))) {
         rc = -EIO;
         goto fail;
     }
-    vg_http_url_redact(c->endpoint, where, sizeof(where));
-    if (!c->tls.verify)
-        vg_log(in, VG_LOG_WARN, "TLS verification is off for '%s'", where);
-    vg_log(in, VG_LOG_DEBUG, "sending to '%s'", where);
     vg_instance_set_data(in, st);
     return 0;
 fail:

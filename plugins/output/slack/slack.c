@@ -657,15 +657,10 @@ slack_init(struct vg_instance *in, void *conf)
     const struct slack_conf *c = conf;
     struct slack_state *st = NULL;
     struct vg_http_opts o = { 0 };
-    char where[128];
     int rc = -EINVAL;
 
-    if (strncmp(c->webhook_url, "http://", 7) != 0 &&
-        strncmp(c->webhook_url, "https://", 8) != 0) {
-        vg_log(in, VG_LOG_ERROR, "option 'webhook_url' must start with "
-               "http:// or https://");
+    if (vg_http_url_check(in, "webhook_url", c->webhook_url) < 0)
         goto fail;
-    }
     if (c->group_wait < 0 || c->min_interval < 0) {
         vg_log(in, VG_LOG_ERROR, "options 'group_wait' and 'min_interval' "
                "must not be negative");
@@ -680,15 +675,11 @@ slack_init(struct vg_instance *in, void *conf)
     o.proxy = c->proxy;
     o.timeout = c->timeout;
     o.connect_timeout = c->connect_timeout;
-    if (!(st->http = vg_http_new(in, &o))) {
+    if (!(st->http = vg_http_new_to(in, &o, c->webhook_url))) {
         rc = -EIO;
         goto fail;
     }
     st->timer = vg_timer_new(in, on_timer, st);
-    vg_http_url_redact(c->webhook_url, where, sizeof(where));
-    if (!c->tls.verify)
-        vg_log(in, VG_LOG_WARN, "TLS verification is off for '%s'", where);
-    vg_log(in, VG_LOG_DEBUG, "sending to '%s'", where);
     vg_instance_set_data(in, st);
     return 0;
 fail:

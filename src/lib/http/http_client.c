@@ -903,6 +903,33 @@ vg_http_opts_tls(struct vg_http_opts *o, const struct vg_http_tls_conf *t)
 }
 
 int
+vg_http_url_check(struct vg_instance *in, const char *option,
+                  const char *url)
+{
+    if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
+        return 0;
+    vg_log(in, VG_LOG_ERROR, "option '%s' must start with http:// or "
+           "https://", option);
+    return -EINVAL;
+}
+
+struct vg_http *
+vg_http_new_to(struct vg_instance *in, const struct vg_http_opts *o,
+               const char *url)
+{
+    struct vg_http *h = vg_http_new(in, o);
+    char where[128];
+
+    if (!h)
+        return NULL;
+    vg_http_url_redact(url, where, sizeof(where));
+    if (!o->tls_verify && strncmp(url, "https://", 8) == 0)
+        vg_log(in, VG_LOG_WARN, "TLS verification is off for '%s'", where);
+    vg_log(in, VG_LOG_DEBUG, "sending to '%s'", where);
+    return h;
+}
+
+int
 vg_http_opts_auth(struct vg_instance *in, struct vg_http_opts *o,
                   const struct vg_http_auth_conf *a)
 {

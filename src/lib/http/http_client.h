@@ -249,4 +249,16 @@ void vg_http_flush_done(struct vg_http *h, struct vg_flush *fl,
 /* "scheme://host[:port]" of url into out[size]: what logs may show. */
 void vg_http_url_redact(const char *url, char *out, size_t size);
 
+/* 0 when url starts with http:// or https://; else -EINVAL after logging
+ * "option 'OPTION' must start with http:// or https://". */
+int vg_http_url_check(struct vg_instance *in, const char *option,
+                      const char *url);
+
+/* vg_http_new for a plugin that sends to url, which it then logs: a
+ * warning when TLS to an https:// url is not verified, the destination
+ * (without credentials) at debug level. */
+struct vg_http *vg_http_new_to(struct vg_instance *in,
+                               const struct vg_http_opts *o,
+                               const char *url);
+
 #endif /* VG_HTTP_CLIENT_H */
