@@ -178,6 +178,9 @@ parse_malformed(void **state)
             fail_msg("accepted '%s'", bad[i]);
         assert_non_null(why);
     }
+    /* a NUL would cut the reported name short, merging series */
+    assert_int_equal(sd_parse_line("a\0b:1|g", 7, &m, &why), -EINVAL);
+    assert_string_equal(why, "NUL byte in the metric name");
 }
 
 static void

@@ -217,6 +217,28 @@ ml_java_joins_stack_frames(void **state)
     tail_ml_rules_release(&rules);
 }
 
+/* An empty line may open a record (java mode): it comes out as "". */
+static void
+ml_empty_first_line_is_an_empty_record(void **state)
+{
+    struct tail_ml_rules rules;
+    struct tail_ml m = { 0 };
+    struct rec r = { .n = 0 };
+    char err[128];
+
+    (void)state;
+    assert_int_equal(tail_ml_rules_init(&rules, TAIL_ML_JAVA, NULL, 4096,
+                                        err, sizeof(err)), 0);
+    assert_int_equal(tail_ml_feed(&m, &rules, "", 0, 0, 0, 0, rec_record,
+                                  &r), 0);
+    assert_true(tail_ml_pending(&m));
+    assert_int_equal(tail_ml_flush(&m, rec_record, &r), 0);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.text[0], "");
+    tail_ml_release(&m);
+    tail_ml_rules_release(&rules);
+}
+
 static void
 ml_python_traceback_ends_at_exception_line(void **state)
 {
@@ -494,6 +516,7 @@ main(void)
         cmocka_unit_test(split_flush_delivers_last_line_without_newline),
         cmocka_unit_test(crc32_matches_zlib),
         cmocka_unit_test(ml_java_joins_stack_frames),
+        cmocka_unit_test(ml_empty_first_line_is_an_empty_record),
         cmocka_unit_test(ml_python_traceback_ends_at_exception_line),
         cmocka_unit_test(ml_go_panic_is_one_record),
         cmocka_unit_test(ml_regex_start_joins_until_next_start),
