@@ -951,12 +951,19 @@ vg_options_describe(FILE *out, const struct vg_option *schema, int indent)
  * nested options indented under their parent with .RS/.RE.
  */
 
+enum man_text_flags {
+    MAN_LINE_START = 1,     /* s starts an input line */
+    MAN_BREAKABLE = 2,      /* s may be a path: let groff break after '/' */
+};
+
 /* Writes s as roff text: backslashes and minus signs escaped, and a
- * leading '.' or '\'' (which would start a request) defused. */
+ * leading '.' or '\'' (which would start a request) defused.  Defaults
+ * built from the install prefix can be longer than a line; a break point
+ * after each slash keeps them from overrunning it. */
 static void
-man_text(FILE *out, const char *s, int line_start)
+man_text(FILE *out, const char *s, int flags)
 {
-    if (line_start && (*s == '.' || *s == '\''))
+    if ((flags & MAN_LINE_START) && (*s == '.' || *s == '\''))
         fputs("\\&", out);
     for (; *s; s++) {
         if (*s == '\\')
@@ -965,6 +972,8 @@ man_text(FILE *out, const char *s, int line_start)
             fputs("\\-", out);
         else if (*s == '\n')
             fputc(' ', out);            /* help is one line by contract */
+        else if (*s == '/' && (flags & MAN_BREAKABLE) && s[1])
+            fputs("/\\:", out);
         else
             fputc(*s, out);
     }
@@ -984,7 +993,7 @@ describe_man_level(FILE *out, const struct vg_option *schema,
         man_text(out, prefix, 0);
         man_text(out, o->name, 0);
         fputs("\\fR\n\\fI", out);
-        man_text(out, vg_option_type_name(o->type), 1);
+        man_text(out, vg_option_type_name(o->type), MAN_LINE_START);
         fputs("\\fR", out);
         if (o->type == VG_OPT_ENUM && o->choices) {
             fputs(", one of \\fB", out);
@@ -999,7 +1008,7 @@ describe_man_level(FILE *out, const struct vg_option *schema,
             fputs(", default: ", out);
             if (*o->def) {
                 fputs("\\fB", out);
-                man_text(out, o->def, 0);
+                man_text(out, o->def, MAN_BREAKABLE);
                 fputs("\\fR", out);
             } else {
                 fputs("\"\" (empty)", out);
@@ -1008,7 +1017,7 @@ describe_man_level(FILE *out, const struct vg_option *schema,
         fputs(".\n", out);
         if (o->help && *o->help) {
             fputs(".br\n", out);
-            man_text(out, o->help, 1);
+            man_text(out, o->help, MAN_LINE_START);
             fputc('\n', out);
         }
         if ((o->type == VG_OPT_OBJECT || o->type == VG_OPT_LIST) && o->sub) {

@@ -98,8 +98,10 @@ ok "vigil-plugin.3 shows contrib/examples/hello-plugin/hello.c"
 
 if command -v man >/dev/null 2>&1; then
     for p in $PAGES; do
-        MANWIDTH=80 man --warnings -l "$p" 2>&1 >/dev/null | head -20 \
-            >"$T/warn"
+        # "cannot adjust line" is justification giving up on a line that
+        # is one long install path (a deep --prefix): cosmetic, so allowed.
+        MANWIDTH=80 man --warnings -l "$p" 2>&1 >/dev/null |
+            grep -v 'warning.*: cannot adjust line$' | head -20 >"$T/warn"
         [ -s "$T/warn" ] && fail "$p renders with warnings: $(cat "$T/warn")"
         MANWIDTH=80 man -l "$p" 2>/dev/null | grep -q NAME ||
             fail "$p renders nothing"

@@ -129,6 +129,23 @@ man_text_escaped_for_roff(void **state)
     free(out);
 }
 
+/* A default built from the install prefix can be longer than a man line:
+ * groff may break it after each slash, but not after a trailing one. */
+static void
+man_path_default_breakable_after_slashes(void **state)
+{
+    static const struct vg_option paths[] = {
+        { .name = "dir", .type = VG_OPT_STR, .def = "/var/lib/x/" },
+        { 0 }
+    };
+    char *out = describe(paths, "");
+
+    (void)state;
+    assert_non_null(strstr(out,
+        "default: \\fB/\\:var/\\:lib/\\:x/\\fR.\n"));
+    free(out);
+}
+
 static void
 man_prefix_names_the_parent(void **state)
 {
@@ -158,6 +175,7 @@ main(void)
         cmocka_unit_test(man_entry_has_path_type_flags_and_help),
         cmocka_unit_test(man_nested_options_indented_with_full_path),
         cmocka_unit_test(man_secret_default_never_shown),
+        cmocka_unit_test(man_path_default_breakable_after_slashes),
         cmocka_unit_test(man_text_escaped_for_roff),
         cmocka_unit_test(man_prefix_names_the_parent),
         cmocka_unit_test(man_empty_schema_prints_nothing),
