@@ -37,12 +37,9 @@ struct http_conf {                      /* the core fills this in */
     struct vg_http_auth_conf auth;
     int                     compress;   /* 0 none, 1 gzip */
     int                     method;     /* 0 POST, 1 PUT */
-    int64_t                 timeout;    /* ns */
-    int64_t                 connect_timeout; /* ns */
-    char                   *proxy;
     char                   *otlp_metrics_path;
     char                   *otlp_logs_path;
-    struct vg_http_tls_conf tls;
+    struct vg_http_conn_conf conn;     /* timeout, proxy, tls */
 };
 
 /* What a request's callback needs: one per part, in the state, so a
@@ -81,7 +78,7 @@ static const struct vg_option auth_options[] = {
 };
 
 static const struct vg_option tls_options[] = {
-    VG_HTTP_TLS_OPTIONS(struct http_conf, tls),
+    VG_HTTP_TLS_OPTIONS(struct http_conf, conn.tls),
     { 0 }
 };
 
@@ -106,23 +103,13 @@ static const struct vg_option http_options[] = {
       .choices = "POST|PUT",
       .offset = offsetof(struct http_conf, method),
       .help = "request method" },
-    { .name = "timeout", .type = VG_OPT_DURATION, .def = "30s",
-      .offset = offsetof(struct http_conf, timeout),
-      .help = "whole request, connection included" },
-    { .name = "connect_timeout", .type = VG_OPT_DURATION, .def = "10s",
-      .offset = offsetof(struct http_conf, connect_timeout),
-      .help = "TCP and TLS connection" },
-    { .name = "proxy", .type = VG_OPT_STR,
-      .offset = offsetof(struct http_conf, proxy),
-      .help = "proxy URL; default from https_proxy/http_proxy/no_proxy" },
     { .name = "otlp_metrics_path", .type = VG_OPT_STR,
       .offset = offsetof(struct http_conf, otlp_metrics_path),
       .help = "otlp: full metrics URL (default url + /v1/metrics)" },
     { .name = "otlp_logs_path", .type = VG_OPT_STR,
       .offset = offsetof(struct http_conf, otlp_logs_path),
       .help = "otlp: full logs URL (default url + /v1/logs)" },
-    { .name = "tls", .type = VG_OPT_OBJECT, .sub = tls_options,
-      .help = "verify, ca_file, cert_file, key_file, server_name" },
+    VG_HTTP_CONN_OPTIONS(struct http_conf, conn, tls_options),
     { 0 }
 };
 
@@ -675,10 +662,7 @@ http_init(struct vg_instance *in, void *conf)
         if (!st->metrics_url || !st->logs_url)
             goto fail;
     }
-    vg_http_opts_tls(&o, &c->tls);
-    o.proxy = c->proxy;
-    o.timeout = c->timeout;
-    o.connect_timeout = c->connect_timeout;
+    vg_http_opts_conn(&o, &c->conn);
     if (!(st->http = vg_http_new_to(in, &o, st->url))) {
         rc = -EIO;
         goto fail;

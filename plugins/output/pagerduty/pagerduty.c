@@ -29,10 +29,7 @@ struct pd_conf {                        /* the core fills this in */
     char                   *group_label;
     char                   *class_label;
     char                   *client_url;
-    int64_t                 timeout;        /* ns */
-    int64_t                 connect_timeout;/* ns */
-    char                   *proxy;
-    struct vg_http_tls_conf tls;
+    struct vg_http_conn_conf conn;     /* timeout, proxy, tls */
 };
 
 struct pd_state {
@@ -54,7 +51,7 @@ struct pd_state {
 };
 
 static const struct vg_option tls_options[] = {
-    VG_HTTP_TLS_OPTIONS(struct pd_conf, tls),
+    VG_HTTP_TLS_OPTIONS(struct pd_conf, conn.tls),
     { 0 }
 };
 
@@ -86,17 +83,7 @@ static const struct vg_option pd_options[] = {
     { .name = "client_url", .type = VG_OPT_STR,
       .offset = offsetof(struct pd_conf, client_url),
       .help = "link shown with the incident (client_url)" },
-    { .name = "timeout", .type = VG_OPT_DURATION, .def = "30s",
-      .offset = offsetof(struct pd_conf, timeout),
-      .help = "whole request" },
-    { .name = "connect_timeout", .type = VG_OPT_DURATION, .def = "10s",
-      .offset = offsetof(struct pd_conf, connect_timeout),
-      .help = "TCP and TLS connection" },
-    { .name = "proxy", .type = VG_OPT_STR,
-      .offset = offsetof(struct pd_conf, proxy),
-      .help = "proxy URL; default from https_proxy/no_proxy" },
-    { .name = "tls", .type = VG_OPT_OBJECT, .sub = tls_options,
-      .help = "verify, ca_file, cert_file, key_file, server_name" },
+    VG_HTTP_CONN_OPTIONS(struct pd_conf, conn, tls_options),
     { 0 }
 };
 
@@ -357,10 +344,7 @@ pd_init(struct vg_instance *in, void *conf)
         goto fail;
     st->conf = c;
     st->in = in;
-    vg_http_opts_tls(&o, &c->tls);
-    o.proxy = c->proxy;
-    o.timeout = c->timeout;
-    o.connect_timeout = c->connect_timeout;
+    vg_http_opts_conn(&o, &c->conn);
     if (!(st->http = vg_http_new_to(in, &o, c->endpoint))) {
         rc = -EIO;
         goto fail;

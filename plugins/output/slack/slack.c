@@ -37,10 +37,7 @@ struct slack_conf {                     /* the core fills this in */
     int                     min_severity;   /* 0 info .. 3 critical */
     char                   *link;
     int64_t                 min_interval;   /* ns between messages */
-    int64_t                 timeout;        /* ns */
-    int64_t                 connect_timeout;/* ns */
-    char                   *proxy;
-    struct vg_http_tls_conf tls;
+    struct vg_http_conn_conf conn;     /* timeout, proxy, tls */
 };
 
 struct slack_alert {
@@ -87,7 +84,7 @@ struct slack_state {
 };
 
 static const struct vg_option tls_options[] = {
-    VG_HTTP_TLS_OPTIONS(struct slack_conf, tls),
+    VG_HTTP_TLS_OPTIONS(struct slack_conf, conn.tls),
     { 0 }
 };
 
@@ -112,17 +109,7 @@ static const struct vg_option slack_options[] = {
     { .name = "min_interval", .type = VG_OPT_DURATION, .def = "1s",
       .offset = offsetof(struct slack_conf, min_interval),
       .help = "time between two messages (Slack: about 1/s)" },
-    { .name = "timeout", .type = VG_OPT_DURATION, .def = "30s",
-      .offset = offsetof(struct slack_conf, timeout),
-      .help = "whole request" },
-    { .name = "connect_timeout", .type = VG_OPT_DURATION, .def = "10s",
-      .offset = offsetof(struct slack_conf, connect_timeout),
-      .help = "TCP and TLS connection" },
-    { .name = "proxy", .type = VG_OPT_STR,
-      .offset = offsetof(struct slack_conf, proxy),
-      .help = "proxy URL; default from https_proxy/no_proxy" },
-    { .name = "tls", .type = VG_OPT_OBJECT, .sub = tls_options,
-      .help = "verify, ca_file, cert_file, key_file, server_name" },
+    VG_HTTP_CONN_OPTIONS(struct slack_conf, conn, tls_options),
     { 0 }
 };
 
@@ -671,10 +658,7 @@ slack_init(struct vg_instance *in, void *conf)
         goto fail;
     st->conf = c;
     st->in = in;
-    vg_http_opts_tls(&o, &c->tls);
-    o.proxy = c->proxy;
-    o.timeout = c->timeout;
-    o.connect_timeout = c->connect_timeout;
+    vg_http_opts_conn(&o, &c->conn);
     if (!(st->http = vg_http_new_to(in, &o, c->webhook_url))) {
         rc = -EIO;
         goto fail;

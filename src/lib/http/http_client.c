@@ -902,6 +902,15 @@ vg_http_opts_tls(struct vg_http_opts *o, const struct vg_http_tls_conf *t)
     o->server_name = t->server_name;
 }
 
+void
+vg_http_opts_conn(struct vg_http_opts *o, const struct vg_http_conn_conf *c)
+{
+    vg_http_opts_tls(o, &c->tls);
+    o->proxy = c->proxy;
+    o->timeout = c->timeout;
+    o->connect_timeout = c->connect_timeout;
+}
+
 int
 vg_http_url_check(struct vg_instance *in, const char *option,
                   const char *url)

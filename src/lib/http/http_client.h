@@ -107,6 +107,39 @@ void vg_http_opts_tls(struct vg_http_opts *o,
                       const struct vg_http_tls_conf *t);
 
 /*
+ * How the HTTP outputs reach their endpoint: timeout, connect_timeout,
+ * proxy and the tls: object.  Embed the struct in the plugin's config,
+ * define the tls sub-schema with VG_HTTP_TLS_OPTIONS(conf type, M.tls) and
+ * list VG_HTTP_CONN_OPTIONS(conf type, M, that sub-schema) in the
+ * plugin's schema.
+ */
+struct vg_http_conn_conf {
+    int64_t                 timeout;            /* ns */
+    int64_t                 connect_timeout;    /* ns */
+    char                   *proxy;
+    struct vg_http_tls_conf tls;
+};
+
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
+#define VG_HTTP_CONN_OPTIONS(T, M, TLS_SCHEMA) \
+    { .name = "timeout", .type = VG_OPT_DURATION, .def = "30s", \
+      .offset = offsetof(T, M.timeout), \
+      .help = "whole request, connection included" }, \
+    { .name = "connect_timeout", .type = VG_OPT_DURATION, .def = "10s", \
+      .offset = offsetof(T, M.connect_timeout), \
+      .help = "TCP and TLS connection" }, \
+    { .name = "proxy", .type = VG_OPT_STR, \
+      .offset = offsetof(T, M.proxy), \
+      .help = "proxy URL; default from https_proxy/http_proxy/no_proxy" }, \
+    { .name = "tls", .type = VG_OPT_OBJECT, .sub = TLS_SCHEMA, \
+      .help = "verify, ca_file, cert_file, key_file, server_name" }
+/* NOLINTEND(bugprone-macro-parentheses) */
+
+/* Copies the connection settings, tls: included, into o. */
+void vg_http_opts_conn(struct vg_http_opts *o,
+                       const struct vg_http_conn_conf *c);
+
+/*
  * The `auth:` object of the HTTP plugins: basic (user, password) or a
  * bearer token, sent by libcurl with every request (and not to another
  * host after a redirect).  Embed the struct in the plugin's config and
