@@ -10,7 +10,9 @@
 #                                   tarball builds, passes its quick tests,
 #                                   installs and cleans up: one test),
 #                                   the core's tests again under valgrind,
-#                                   then again under ASan+UBSan, then run
+#                                   then again under ASan+UBSan, the quick
+#                                   tests of a build without the optional
+#                                   libraries, then run
 #                                   each libFuzzer target for FUZZ_SECONDS
 #                                   (default 30; 0 skips); ends with
 #                                   "N passed, N failed"
@@ -102,6 +104,14 @@ memcheck() {
     unset VIGIL_VALGRIND
 }
 
+# Every optional library off: the plugins that need none still build with
+# -Werror, configure leaves the others out, and the core names them when a
+# config asks for one.  Its quick tests: the unit tests, the CLI, config
+# errors, a pipeline, install and the manual.
+MIN_CONFIGURE="--with-libpq=no --with-libcurl=no --with-pcre2=no \
+--with-openssl=no --with-zlib=no"
+MIN_TESTS='$(DISTCHECK_TESTS) tests/integration/10-config-errors.sh'
+
 # distcheck: make distcheck from the build in build/; it runs the quick
 # subset DISTCHECK_TESTS of Makefile.am in the tarball's build.  One test.
 distcheck() {
@@ -157,6 +167,8 @@ test)
     memcheck
     build build-asan --enable-werror --enable-sanitizers
     check build-asan
+    build build-min --enable-werror $MIN_CONFIGURE
+    check build-min "$MIN_TESTS"
     fuzz
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]

@@ -6,6 +6,8 @@
  * after its destroy; a generation is freed only when its output queues are
  * idle or its drain deadline passed.
  */
+#include "vigil_config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -386,6 +388,7 @@ unknown_plugin(struct vg_engine *eng, struct vg_errors *err,
 {
     const char **names = known_names(eng, kind);
     const char *hint = closest(names, name);
+    char why[256];
     size_t i;
 
     for (i = 0; i < eng->reg.nrefused; i++) {
@@ -395,6 +398,13 @@ unknown_plugin(struct vg_engine *eng, struct vg_errors *err,
             free(names);
             return;
         }
+    }
+    if (vg_plugin_skipped_why(VG_SKIPPED_PLUGINS, kind, name, why,
+                              sizeof(why))) {
+        vg_errors_add(err, at, "unknown %s plugin '%s': this vigil was built "
+                      "without it (%s)", vg_kind_name(kind), name, why);
+        free(names);
+        return;
     }
     if (hint)
         vg_errors_add(err, at, "unknown %s plugin '%s' (did you mean '%s'?)",

@@ -40,6 +40,52 @@ vg_kind_name(enum vg_kind kind)
     return "unknown";
 }
 
+/* Is word one of the ", "-separated words of s[0..n)? */
+static int
+in_word_list(const char *s, size_t n, const char *word)
+{
+    size_t wl = strlen(word);
+    const char *end = s + n;
+
+    while (s < end) {
+        const char *comma = memchr(s, ',', (size_t)(end - s));
+        const char *stop = comma ? comma : end;
+
+        if ((size_t)(stop - s) == wl && memcmp(s, word, wl) == 0)
+            return 1;
+        s = comma ? comma + 1 : end;
+        while (s < end && *s == ' ')
+            s++;
+    }
+    return 0;
+}
+
+int
+vg_plugin_skipped_why(const char *list, enum vg_kind kind, const char *name,
+                      char *why, size_t whylen)
+{
+    size_t nl = strlen(name);
+    const char *e = list;
+
+    while (e && *e) {
+        const char *next = strchr(e, ';');
+        const char *open = strstr(e, " (");
+        const char *close = open ? strstr(open, "): ") : NULL;
+
+        if (!next || !close || close > next)
+            return 0;                   /* not configure's format */
+        if ((size_t)(open - e) == nl && memcmp(e, name, nl) == 0 &&
+            in_word_list(open + 2, (size_t)(close - open - 2),
+                         vg_kind_name(kind))) {
+            snprintf(why, whylen, "%.*s", (int)(next - close - 3),
+                     close + 3);
+            return 1;
+        }
+        e = next + 1;
+    }
+    return 0;
+}
+
 int
 vg_registry_init(struct vg_registry *r, const char *path)
 {

@@ -57,4 +57,10 @@ const struct vg_module *vg_registry_find(struct vg_registry *r,
 
 const char *vg_kind_name(enum vg_kind kind);     /* "input" ... */
 
+/* Whether the plugin of that kind and name was left out of the build, by
+ * a list of "NAME (KINDS): WHY;" entries (configure's VG_SKIPPED_PLUGINS):
+ * 1 with WHY ("pcre2 not found") in why, or 0. */
+int vg_plugin_skipped_why(const char *list, enum vg_kind kind,
+                          const char *name, char *why, size_t whylen);
+
 #endif

@@ -61,6 +61,23 @@ expect_error "$T/plugin.yaml" \
     "plugin.yaml:4:15: unknown input plugin 'generat' (did you mean 'generate'?)"
 ok "unknown plugin"
 
+# A plugin that configure left out (its library missing or disabled) is
+# named as such, with configure's reason.  Only in a build without tail.
+if [ ! -f "$VIGIL_PLUGINS/in_tail.so" ]; then
+    cat >"$T/skipped.yaml" <<'YAML'
+pipelines:
+  demo:
+    inputs:
+      - name: tail
+        paths: [/var/log/syslog]
+    outputs:
+      - name: stdout
+YAML
+    expect_error "$T/skipped.yaml" \
+        "skipped.yaml:4:15: unknown input plugin 'tail': this vigil was built without it ("
+    ok "a plugin left out of the build says why: $(sed -n 's/.*(//p' "$T/err")"
+fi
+
 cat >"$T/empty.yaml" <<'YAML'
 pipelines:
   demo:

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "vigil_config.h"
 #include "loader.h"
 #include "util.h"
 
@@ -194,6 +195,63 @@ every_built_plugin_loads(void **state)
     vg_registry_release(&r);
 }
 
+/* configure's list of plugins left out of the build names why, per kind
+ * ("postgres (input, output): libpq not found;"). */
+static void
+skipped_plugin_named_with_reason(void **state)
+{
+    static const char list[] = "postgres (input, output): libpq not found;"
+                               "tail (input): --disable-tail;";
+    char why[64] = "";
+
+    (void)state;
+    assert_int_equal(vg_plugin_skipped_why(list, VG_KIND_OUTPUT, "postgres",
+                                           why, sizeof(why)), 1);
+    assert_string_equal(why, "libpq not found");
+    assert_int_equal(vg_plugin_skipped_why(list, VG_KIND_INPUT, "postgres",
+                                           why, sizeof(why)), 1);
+    assert_int_equal(vg_plugin_skipped_why(list, VG_KIND_INPUT, "tail",
+                                           why, sizeof(why)), 1);
+    assert_string_equal(why, "--disable-tail");
+    /* wrong kind, a prefix of a name, absent, empty and malformed lists */
+    assert_int_equal(vg_plugin_skipped_why(list, VG_KIND_FILTER, "tail",
+                                           why, sizeof(why)), 0);
+    assert_int_equal(vg_plugin_skipped_why(list, VG_KIND_INPUT, "tai",
+                                           why, sizeof(why)), 0);
+    assert_int_equal(vg_plugin_skipped_why(list, VG_KIND_INPUT, "syslog",
+                                           why, sizeof(why)), 0);
+    assert_int_equal(vg_plugin_skipped_why("", VG_KIND_INPUT, "tail",
+                                           why, sizeof(why)), 0);
+    assert_int_equal(vg_plugin_skipped_why("tail: x;", VG_KIND_INPUT,
+                                           "tail", why, sizeof(why)), 0);
+}
+
+/* What this build's list names was indeed not built. */
+static void
+skipped_plugins_not_on_the_path(void **state)
+{
+    static const enum vg_kind kinds[] = {
+        VG_KIND_INPUT, VG_KIND_FILTER, VG_KIND_OUTPUT
+    };
+    struct vg_registry r;
+    const char *e = VG_SKIPPED_PLUGINS;
+    size_t k;
+
+    (void)state;
+    assert_int_equal(vg_registry_init(&r, PLUGIN_DIR), 0);
+    for (; *e; e = strchr(e, ';') + 1) {
+        char name[32];
+        size_t n = strcspn(e, " ");
+
+        assert_true(n < sizeof(name));
+        memcpy(name, e, n);
+        name[n] = '\0';
+        for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+            assert_null(vg_registry_find(&r, kinds[k], name));
+    }
+    vg_registry_release(&r);
+}
+
 int
 main(void)
 {
@@ -207,6 +265,8 @@ main(void)
         cmocka_unit_test(find_by_name_and_scan),
         cmocka_unit_test(every_built_plugin_loads),
         cmocka_unit_test(world_writable_refused),
+        cmocka_unit_test(skipped_plugin_named_with_reason),
+        cmocka_unit_test(skipped_plugins_not_on_the_path),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
