@@ -426,7 +426,27 @@ struct vg_api {
      * events, drops, queues, retries; process CPU, memory, fds) to b as
      * metric events.  0 or a negative errno. */
     int (*self_metrics)(struct vg_instance *in, struct vg_batch *b);
+
+    /* For an output that delivered a batch but for some of its events,
+     * refused for good (a row the database rejects): appends those events
+     * to the instance's dead-letter file, the one the core writes when it
+     * gives up on a whole batch, one JSON line each with its reason, and
+     * fsyncs it; counts them (dead_lettered) and logs where they went.
+     * The events at index[0..n) (ascending, counted as batch_next yields
+     * them) with reason[0..n); index NULL: every event of b, reason[0].
+     * 0, or a negative errno: they could not be written and are counted
+     * as lost.  Check VG_API_HAS(in, dead_letter) first. */
+    int (*dead_letter)(struct vg_instance *in, const struct vg_batch *b,
+                       const uint32_t *index, const char *const *reason,
+                       size_t n, unsigned attempts);
 };
+
+/* Whether the running vigil's table has the function `member` (one
+ * appended after the plugin's oldest supported vigil). */
+#define VG_API_HAS(in, member) \
+    (VG_API(in)->size >= offsetof(struct vg_api, member) + \
+                         sizeof(VG_API(in)->member) && \
+     VG_API(in)->member != NULL)
 
 /*
  * Every instance structure starts with the api pointer, so the wrappers
@@ -554,6 +574,12 @@ static inline void vg_flush_retry_after(struct vg_instance *in,
 
 static inline int vg_self_metrics(struct vg_instance *in, struct vg_batch *b)
 { return VG_API(in)->self_metrics(in, b); }
+static inline int vg_dead_letter(struct vg_instance *in,
+                                 const struct vg_batch *b,
+                                 const uint32_t *index,
+                                 const char *const *reason, size_t n,
+                                 unsigned attempts)
+{ return VG_API(in)->dead_letter(in, b, index, reason, n, attempts); }
 
 #define VG_SECOND      INT64_C(1000000000)
 #define VG_MILLISECOND INT64_C(1000000)

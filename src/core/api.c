@@ -4,11 +4,13 @@
  * watchers are libev watchers owned by the instance, so the core can stop
  * and free whatever a plugin leaves behind.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "ack.h"
 #include "batch.h"
+#include "dead_letter.h"
 #include "instance.h"
 #include "json.h"
 #include "log.h"
@@ -289,6 +291,37 @@ api_count(struct vg_instance *in, const char *counter, int64_t n)
     vg_instance_count(in, counter, n);
 }
 
+/* The output's own rejects, to the file the core dead-letters its
+ * batches to, counted and logged as the core's are. */
+static int
+api_dead_letter(struct vg_instance *in, const struct vg_batch *b,
+                const uint32_t *index, const char *const *reason, size_t n,
+                unsigned attempts)
+{
+    size_t events = index ? n : vg_batch_count_raw(b);
+    const char *path = "?";
+    int rc;
+
+    if (!events || !reason || !reason[0])
+        return events ? -EINVAL : 0;
+    rc = vg_dead_letter_write(vg_instance_state_dir(in), in->pipe->name,
+                              in->name, b, index, reason, n, attempts,
+                              &path);
+    if (rc < 0) {
+        vg_log_who(VG_LOG_ERROR, in->name, "api-dlq-fail",
+                   "%zu events lost: cannot write the dead-letter file "
+                   "'%s': %s (they were rejected: %s)", events, path,
+                   vg_strerror(rc), reason[0]);
+        vg_instance_count(in, "dropped_dead_letter_failed", (int64_t)events);
+        return rc;
+    }
+    vg_log_who(VG_LOG_WARN, in->name, "api-dlq",
+               "%zu events rejected, written to '%s'%s: %s", events, path,
+               index && n > 1 ? " (the first's reason)" : "", reason[0]);
+    vg_instance_count(in, "dead_lettered", (int64_t)events);
+    return 0;
+}
+
 const struct vg_api vg_core_api = {
     .size = sizeof(struct vg_api),
     .log_enabled = api_log_enabled,
@@ -328,4 +361,5 @@ const struct vg_api vg_core_api = {
     .emit_tracked = api_emit_tracked,
     .flush_retry_after = api_flush_retry_after,
     .self_metrics = api_self_metrics,
+    .dead_letter = api_dead_letter,
 };

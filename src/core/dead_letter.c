@@ -38,42 +38,62 @@ sanitize(const char *in, char *out, size_t len)
     out[n] = '\0';
 }
 
+/* One line: the event, and why and when it was given up on. */
+static void
+dead_letter_line(struct vg_buf *out, const char *stamp, const char *pipeline,
+                 const char *owner, const char *reason, unsigned attempts,
+                 const struct vg_event *ev)
+{
+    vg_buf_addstr(out, "{\"time\":\"");
+    vg_buf_addstr(out, stamp);
+    vg_buf_addstr(out, "\",\"pipeline\":");
+    vg_json_string(out, pipeline, strlen(pipeline));
+    vg_buf_addstr(out, ",\"output\":");
+    vg_json_string(out, owner, strlen(owner));
+    vg_buf_addstr(out, ",\"reason\":");
+    vg_json_string(out, reason, strlen(reason));
+    vg_buf_addf(out, ",\"attempts\":%u,\"event\":", attempts);
+    vg_json_event(out, ev);
+    vg_buf_addstr(out, "}\n");
+}
+
 int
 vg_dead_letter_write(const char *state_dir, const char *pipeline,
                      const char *owner, const struct vg_batch *b,
-                     const char *reason, unsigned attempts,
-                     const char **path)
+                     const uint32_t *index, const char *const *reason,
+                     size_t n, unsigned attempts, const char **path)
 {
     static char file[PATH_MAX];
     char pipe_s[128], owner_s[128], stamp[48];
     struct vg_iter it = VG_ITER_INIT;
     struct vg_event ev;
     struct vg_buf out;
+    uint32_t i = 0;
+    size_t r = 0;
     int fd, rc = 0;
 
     sanitize(pipeline, pipe_s, sizeof(pipe_s));
     sanitize(owner, owner_s, sizeof(owner_s));
     snprintf(file, sizeof(file), "%s/dead-letter", state_dir);
+    if (path)
+        *path = file;
+    if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
     if (mkdir(file, 0700) < 0 && errno != EEXIST)
         return -errno;
     snprintf(file, sizeof(file), "%s/dead-letter/%s.%s.jsonl", state_dir,
              pipe_s, owner_s);
-    if (path)
-        *path = file;
     vg_buf_init(&out);
     vg_format_time(vg_wall_ns(), stamp, sizeof(stamp));
-    while (vg_batch_next_raw(b, &it, &ev)) {
-        vg_buf_addstr(&out, "{\"time\":\"");
-        vg_buf_addstr(&out, stamp);
-        vg_buf_addstr(&out, "\",\"pipeline\":");
-        vg_json_string(&out, pipeline, strlen(pipeline));
-        vg_buf_addstr(&out, ",\"output\":");
-        vg_json_string(&out, owner, strlen(owner));
-        vg_buf_addstr(&out, ",\"reason\":");
-        vg_json_string(&out, reason, strlen(reason));
-        vg_buf_addf(&out, ",\"attempts\":%u,\"event\":", attempts);
-        vg_json_event(&out, &ev);
-        vg_buf_addstr(&out, "}\n");
+    while ((index ? r < n : n > 0) && vg_batch_next_raw(b, &it, &ev)) {
+        if (!index) {
+            dead_letter_line(&out, stamp, pipeline, owner, reason[0],
+                             attempts, &ev);
+        } else if (i++ == index[r]) {
+            dead_letter_line(&out, stamp, pipeline, owner, reason[r],
+                             attempts, &ev);
+            r++;
+        }
     }
     vg_iter_release_raw(&it);
     fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

@@ -7,19 +7,22 @@
 #define VG_DEAD_LETTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct vg_batch;
 
 /*
- * Appends every live event of b to the dead-letter file of `owner` (an
- * instance name such as "output[http#1]"; the file is named after it and
- * the pipeline) and fsyncs it.  Returns 0, or a negative errno when the
+ * Appends events of b to the dead-letter file of `owner` (an instance name
+ * such as "output[http#1]"; the file is named after it and the pipeline)
+ * and fsyncs it: the events at index[0..n) (ascending, counted as
+ * vg_batch_next yields them) with reason[0..n), or, when index is NULL,
+ * every event with reason[0].  Returns 0, or a negative errno when the
  * events could not be written (the caller must count them as lost); *path
  * gets the file name (static storage, for messages).
  */
 int vg_dead_letter_write(const char *state_dir, const char *pipeline,
                          const char *owner, const struct vg_batch *b,
-                         const char *reason, unsigned attempts,
-                         const char **path);
+                         const uint32_t *index, const char *const *reason,
+                         size_t n, unsigned attempts, const char **path);
 
 #endif

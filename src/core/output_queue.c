@@ -453,8 +453,8 @@ dead_letter(struct vg_oq *q, struct qnode *n, const char *reason)
     int rc;
 
     rc = vg_dead_letter_write(vg_instance_state_dir(out), out->pipe->name,
-                              out->name, n->b, reason, n->attempts + 1,
-                              &path);
+                              out->name, n->b, NULL, &reason, 1,
+                              n->attempts + 1, &path);
     if (rc < 0) {
         vg_log_who(VG_LOG_ERROR, out->name, "oq-dlq-fail",
                    "%zu events lost: cannot write the dead-letter file "

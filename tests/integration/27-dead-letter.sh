@@ -22,6 +22,7 @@ pipelines:
         fail_first: $2
         fail_outcome: $3
         retry_after: $4
+        reject_every: ${5:-0}
         retry: { initial: 10ms, max: 20ms, max_attempts: 2 }
 YAML
     start_vigil "$1" -c "$T/vigil.yaml"
@@ -66,3 +67,22 @@ grep -q "flush failed, retry 1 in 1.500s: tp_slow: asked to wait" \
     "$T/after.log" || fail "Retry-After not honoured: $(cat "$T/after.log")"
 [ "$(lines "$T/after")" -eq 1000 ] || fail "not all delivered after the wait"
 ok "a server's Retry-After sets the retry delay"
+
+# An output that delivers a batch but some of its events hands those to
+# the core's dead-letter file, each with its own reason (vg_dead_letter).
+rm -rf "$T/state"
+run some 0 retry 0 10
+python3 - "$dlq" "$T/some" <<'PY' || fail "events dead-lettered one by one"
+import json, sys
+dead = [json.loads(l) for l in open(sys.argv[1])]
+assert [d["event"]["value"] for d in dead] == list(range(10, 1001, 10)), dead
+assert all(d["reason"] == "tp_slow: refused event %d of its batch"
+           % ((d["event"]["value"] - 1) % 100 + 1) for d in dead), dead[:2]
+assert all(d["attempts"] == 1 and d["output"] == "output[tp_slow#1]"
+           for d in dead), dead[0]
+got = [json.loads(l)["value"] for l in open(sys.argv[2])]
+assert got == [v for v in range(1, 1001) if v % 10], "the others"
+PY
+grep -q "10 events rejected, written to '$dlq' (the first's reason): " \
+    "$T/some.log" || fail "vg_dead_letter not logged: $(cat "$T/some.log")"
+ok "an output's own rejects go to the dead-letter file, each with its reason"

@@ -1,10 +1,13 @@
 /*
  * Test plugin: an output that takes `delay` per batch before it writes the
  * batch as JSON lines to `path`, so tests can build a backlog and watch it
- * drain.  `fail_first` makes the first N flushes ask for a retry.
+ * drain.  `fail_first` makes the first N flushes ask for a retry;
+ * `reject_every` N dead-letters every Nth event of a batch through
+ * vg_dead_letter, each with its own reason, and writes the others.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +21,7 @@ struct slow_conf {
     int      fail_outcome;              /* 0 retry, 1 permanent */
     int64_t  retry_after;               /* > 0: ask for this delay */
     char    *down_file;                 /* while it exists: retry */
+    int64_t  reject_every;              /* > 0: refuse every Nth event */
 };
 
 struct slow {
@@ -50,8 +54,33 @@ static const struct vg_option slow_options[] = {
     { .name = "down_file", .type = VG_OPT_STR,
       .offset = offsetof(struct slow_conf, down_file),
       .help = "while this file exists, every flush fails (retry)" },
+    { .name = "reject_every", .type = VG_OPT_INT, .def = "0",
+      .offset = offsetof(struct slow_conf, reject_every),
+      .help = "dead-letter every Nth event of a batch, write the others" },
     { 0 }
 };
+
+#define MAX_REJECTS 64                   /* per batch */
+
+/* Events N, 2N, ... (1-based) of the batch go to the dead-letter file,
+ * with the reason "tp_slow: refused event K of its batch". */
+static int
+reject_some(struct vg_instance *in, struct slow *s)
+{
+    size_t count = vg_batch_count(in, s->batch), n = 0, k;
+    uint64_t every = (uint64_t)s->conf->reject_every;
+    uint32_t index[MAX_REJECTS];
+    char text[MAX_REJECTS][48];
+    const char *reason[MAX_REJECTS];
+
+    for (k = every; k <= count && n < MAX_REJECTS; k += every, n++) {
+        index[n] = (uint32_t)(k - 1);
+        snprintf(text[n], sizeof(text[n]), "tp_slow: refused event %zu of "
+                 "its batch", k);
+        reason[n] = text[n];
+    }
+    return n ? vg_dead_letter(in, s->batch, index, reason, n, 1) : 0;
+}
 
 static void
 on_delay(struct vg_instance *in, void *arg)
@@ -61,6 +90,7 @@ on_delay(struct vg_instance *in, void *arg)
     struct vg_event ev;
     struct vg_flush *fl = s->fl;
     size_t off = 0;
+    uint64_t i = 0;
 
     s->fl = NULL;
     if (s->conf->down_file && access(s->conf->down_file, F_OK) == 0) {
@@ -81,7 +111,16 @@ on_delay(struct vg_instance *in, void *arg)
         return;
     }
     s->len = 0;
+    if (s->conf->reject_every > 0 && reject_some(in, s) < 0) {
+        vg_batch_unref(in, s->batch);
+        vg_flush_done(in, fl, VG_RETRY, "tp_slow: dead letter failed");
+        return;
+    }
     while (vg_batch_next(in, s->batch, &it, &ev)) {
+        if (s->conf->reject_every > 0 &&
+            ++i % (uint64_t)s->conf->reject_every == 0 &&
+            i / (uint64_t)s->conf->reject_every <= MAX_REJECTS)
+            continue;                   /* dead-lettered by reject_some */
         vg_event_to_json(in, &ev, &s->buf, &s->len, &s->cap);
         if (s->len + 2 > s->cap) {
             s->cap = s->cap * 2 + 64;

@@ -10,15 +10,13 @@
  * server refuses (SQLSTATE class 22 or 23) sends the transaction into a
  * careful mode where halves are tried under savepoints until the refused
  * rows are isolated: the others are committed and the refused ones go to
- * the dead-letter file, in the core's format.
+ * the core's dead-letter file (vg_dead_letter).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -619,113 +617,6 @@ setup_next(struct pg_state *st)
 }
 
 /* ------------------------------------------------------------------ */
-/* Dead letters                                                        */
-/* ------------------------------------------------------------------ */
-
-/* "output[postgres#1]" -> "output-postgres-1", as the core names it. */
-static void
-sanitize(const char *in, char *out, size_t len)
-{
-    size_t n = 0;
-    int dash = 0;
-
-    for (; *in && n + 1 < len; in++) {
-        char ch = *in;
-
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-            (ch >= '0' && ch <= '9') || ch == '_' || ch == '.') {
-            out[n++] = ch;
-            dash = 0;
-        } else if (!dash && n) {
-            out[n++] = '-';
-            dash = 1;
-        }
-    }
-    while (n && out[n - 1] == '-')
-        n--;
-    out[n] = '\0';
-}
-
-static int
-write_all(int fd, const char *p, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/*
- * The rejected events, one line each, appended to the file the core
- * dead-letters this output's batches to, in the same format.
- */
-static int
-dead_letter(struct pg_state *st, struct job *j, char *path, size_t path_len)
-{
-    struct vg_instance *in = st->in;
-    const char *pipe = vg_pipeline_name(in), *owner = vg_instance_name(in);
-    struct vg_iter it = VG_ITER_INIT;
-    struct pg_buf out = { 0 }, stamp = { 0 };
-    char pipe_s[128], owner_s[128];
-    struct vg_event ev;
-    size_t r = 0;
-    uint32_t i = 0;
-    int fd = -1, rc = -ENOMEM;
-
-    sanitize(pipe, pipe_s, sizeof(pipe_s));
-    sanitize(owner, owner_s, sizeof(owner_s));
-    snprintf(path, path_len, "%s/dead-letter", vg_state_dir(in));
-    if (mkdir(vg_state_dir(in), 0700) < 0 && errno != EEXIST)
-        return -errno;
-    if (mkdir(path, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    snprintf(path, path_len, "%s/dead-letter/%s.%s.jsonl", vg_state_dir(in),
-             pipe_s, owner_s);
-    if (pg_put_rfc3339(&stamp, vg_now(in)) < 0 || pg_buf_addz(&stamp) < 0)
-        goto out;
-    while (r < j->nrejects && vg_batch_next(in, j->b, &it, &ev) > 0) {
-        const char *why = j->reasons.data + j->rejects[r].reason;
-
-        if (i++ != j->rejects[r].index)
-            continue;
-        r++;
-        if (pg_buf_addstr(&out, "{\"time\":\"") < 0 ||
-            pg_buf_addstr(&out, stamp.data) < 0 ||
-            pg_buf_addstr(&out, "\",\"pipeline\":") < 0 ||
-            pg_json_string(&out, pipe, strlen(pipe)) < 0 ||
-            pg_buf_addstr(&out, ",\"output\":") < 0 ||
-            pg_json_string(&out, owner, strlen(owner)) < 0 ||
-            pg_buf_addstr(&out, ",\"reason\":") < 0 ||
-            pg_json_string(&out, why, strlen(why)) < 0 ||
-            pg_buf_addstr(&out, ",\"attempts\":1,\"event\":") < 0 ||
-            vg_event_to_json(in, &ev, &out.data, &out.len, &out.cap) < 0 ||
-            pg_buf_addstr(&out, "}\n") < 0)
-            goto out;
-    }
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = -errno;
-        goto out;
-    }
-    if ((rc = write_all(fd, out.data, out.len)) == 0 && fsync(fd) < 0)
-        rc = -errno;
-out:
-    if (fd >= 0)
-        close(fd);
-    vg_iter_release(in, &it);
-    pg_buf_release(&out);
-    pg_buf_release(&stamp);
-    return rc;
-}
-
-/* ------------------------------------------------------------------ */
 /* Jobs: one flush                                                     */
 /* ------------------------------------------------------------------ */
 
@@ -1056,6 +947,32 @@ cmp_reject(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* The rows PostgreSQL refused go to the dead-letter file, each with the
+ * server's reason; the core counts and logs them. */
+static void
+dead_letter_rejects(struct pg_state *st, struct job *j)
+{
+    uint32_t *index = calloc(j->nrejects, sizeof(*index));
+    const char **reason = calloc(j->nrejects, sizeof(*reason));
+    size_t i;
+
+    qsort(j->rejects, j->nrejects, sizeof(*j->rejects), cmp_reject);
+    if (index && reason) {
+        for (i = 0; i < j->nrejects; i++) {
+            index[i] = j->rejects[i].index;
+            reason[i] = j->reasons.data + j->rejects[i].reason;
+        }
+        vg_dead_letter(st->in, j->b, index, reason, j->nrejects, 1);
+    } else {
+        vg_log(st->in, VG_LOG_ERROR, "%zu events rejected by PostgreSQL are "
+               "lost: out of memory (first: %s)", j->nrejects,
+               j->reasons.data);
+        vg_count(st->in, "dropped_dead_letter_failed", (int64_t)j->nrejects);
+    }
+    free(index);
+    free(reason);
+}
+
 static void
 job_committed(struct pg_state *st)
 {
@@ -1071,19 +988,8 @@ job_committed(struct pg_state *st)
                           j->pending.slots[i].id);
     vg_count(st->in, "events_written", (int64_t)(j->n - j->nrejects));
     if (j->nrejects) {
-        char path[512];
-        int rc;
-
-        qsort(j->rejects, j->nrejects, sizeof(*j->rejects), cmp_reject);
-        rc = dead_letter(st, j, path, sizeof(path));
         vg_count(st->in, "events_rejected", (int64_t)j->nrejects);
-        if (rc < 0)
-            vg_log(st->in, VG_LOG_ERROR, "%zu events rejected by PostgreSQL "
-                   "are lost: cannot write '%s': %s (first: %s)",
-                   j->nrejects, path, strerror(-rc), j->reasons.data);
-        else
-            vg_log(st->in, VG_LOG_WARN, "%zu events rejected, written to "
-                   "'%s' (first: %s)", j->nrejects, path, j->reasons.data);
+        dead_letter_rejects(st, j);
     }
     job_end(st, VG_OK, NULL);
 }
@@ -1569,6 +1475,11 @@ pg_init(struct vg_instance *in, void *conf)
     struct pg_state *st = NULL;
     int rc = -EINVAL;
 
+    if (!VG_API_HAS(in, dead_letter)) {
+        vg_log(in, VG_LOG_ERROR, "this vigil is older than the plugin: it "
+               "cannot dead-letter rejected rows");
+        goto fail;
+    }
     if (c->partitions_ahead < 0 || c->partitions_ahead > 366) {
         vg_log(in, VG_LOG_ERROR, "option 'partitions_ahead' must be within "
                "0..366, not %" PRId64, c->partitions_ahead);

@@ -867,8 +867,6 @@ void
 vg_http_flush_done(struct vg_http *h, struct vg_flush *fl, int outcome,
                    int64_t retry_after, const char *reason)
 {
-    const struct vg_api *api = VG_API(h->in);
-
     if (outcome != VG_RETRY || retry_after < 0) {
         vg_flush_done(h->in, fl, outcome, reason);
         return;
@@ -877,9 +875,7 @@ vg_http_flush_done(struct vg_http *h, struct vg_flush *fl, int outcome,
         retry_after = MAX_RETRY_AFTER;
     vg_log(h->in, VG_LOG_INFO, "server asks to wait %.0fs before retrying",
            (double)retry_after / 1e9);
-    if (api->size >= offsetof(struct vg_api, flush_retry_after) +
-                     sizeof(api->flush_retry_after) &&
-        api->flush_retry_after) {
+    if (VG_API_HAS(h->in, flush_retry_after)) {
         vg_flush_retry_after(h->in, fl, retry_after, reason);
         return;
     }
