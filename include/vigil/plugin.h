@@ -337,6 +337,17 @@ struct vg_plugin {
     void (*pause)(struct vg_instance *in);
     void (*resume)(struct vg_instance *in);
     void (*commit)(struct vg_instance *in, uint64_t cookie);
+
+    /*
+     * Optional: checks the configuration beyond what the schema can say
+     * (ranges, options that exclude each other, URL forms, expressions),
+     * with no side effect: no file, socket, thread, timer or instance
+     * data.  Each problem is logged with vg_log at VG_LOG_ERROR (the core
+     * reports it at the instance's place in the config file) and the
+     * result is -EINVAL.  Runs for `vigil --check` and before init on
+     * every start and reload, so init need not repeat it.
+     */
+    int  (*check)(struct vg_instance *in, const void *conf);
 };
 
 #define VG_PLUGIN_EXPORT \

@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ack.h"
 #include "batch.h"
+#include "config.h"
 #include "dead_letter.h"
 #include "instance.h"
 #include "json.h"
@@ -24,12 +26,45 @@ api_log_enabled(const struct vg_instance *in, int level)
     return vg_log_on(level);
 }
 
+/* Where a check error points: at the option a message that starts
+ * "option 'NAME'" names, when the instance's mapping has it (a top-level
+ * key), else at the instance. */
+static const struct vg_node *
+check_node(const struct vg_node *item, const char *msg)
+{
+    static const char lead[] = "option '";
+    const struct vg_node *opt;
+    const char *end;
+    char name[64];
+
+    if (strncmp(msg, lead, sizeof(lead) - 1) != 0)
+        return item;
+    msg += sizeof(lead) - 1;
+    end = strchr(msg, '\'');
+    if (!end || (size_t)(end - msg) >= sizeof(name))
+        return item;
+    memcpy(name, msg, (size_t)(end - msg));
+    name[end - msg] = '\0';
+    opt = vg_node_get(item, name);
+    return opt ? opt : item;
+}
+
 /* Warnings and errors are also kept as the instance's last error, for
- * the status API. */
+ * the status API.  While the plugin checks its configuration, its errors
+ * are config errors, reported with the file, line and column. */
 static void
 api_logv(struct vg_instance *in, int level, const char *fmt, va_list ap)
 {
     va_list copy;
+
+    if (in->check_err && level <= VG_LOG_ERROR) {
+        char msg[512];
+
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        vg_errors_add(in->check_err, check_node(in->check_at, msg), "%s: %s",
+                      in->name, msg);
+        return;
+    }
 
     if (level <= VG_LOG_WARN) {
         va_copy(copy, ap);

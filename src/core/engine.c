@@ -485,6 +485,29 @@ alias_taken(struct vg_gen *g, const char *alias)
 }
 
 /* Builds one instance from its mapping; NULL after adding errors. */
+
+/* The plugin's own check of its configuration (struct vg_plugin.check):
+ * what it logs as errors meanwhile becomes config errors at `at`. */
+static int
+plugin_check(struct vg_instance *in, const struct vg_node *at,
+             struct vg_errors *err)
+{
+    size_t before = err->n;
+    int rc;
+
+    if (!in->plugin->check)
+        return 0;
+    in->check_err = err;
+    in->check_at = at;
+    rc = in->plugin->check(in, in->conf);
+    in->check_err = NULL;
+    in->check_at = NULL;
+    if (rc < 0 && err->n == before)
+        vg_errors_add(err, at, "%s: configuration refused (%s)", in->name,
+                      vg_strerror(rc));
+    return rc < 0 ? -EINVAL : 0;
+}
+
 static struct vg_instance *
 build_instance(struct vg_gen *g, struct vg_pipeline *pl, enum vg_kind kind,
                const struct vg_node *item, struct vg_errors *err)
@@ -567,6 +590,8 @@ build_instance(struct vg_gen *g, struct vg_pipeline *pl, enum vg_kind kind,
         in->core_conf = occ;
     }
     free(what);
+    if (rc == 0 && plugin_check(in, item, err) < 0)
+        rc = -EINVAL;
     if (rc < 0) {
         instance_free(in);
         return NULL;

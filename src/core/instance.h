@@ -18,6 +18,8 @@ struct vg_gen;
 struct vg_pipeline;
 struct vg_oq;
 struct vg_ack_source;
+struct vg_errors;
+struct vg_node;
 
 struct vg_timer {
     ev_timer            w;
@@ -66,6 +68,8 @@ struct vg_instance {
     struct vg_io             *ios;
     struct vg_counter        *counters;
 
+    struct vg_errors         *check_err;/* while plugin->check runs:    */
+    const struct vg_node     *check_at; /* its errors go there          */
     char                      last_error[256];  /* last warn/error log */
     int64_t                   last_error_at;    /* wall ns, 0: none     */
 

@@ -61,6 +61,46 @@ expect_error "$T/plugin.yaml" \
     "plugin.yaml:4:15: unknown input plugin 'generat' (did you mean 'generate'?)"
 ok "unknown plugin"
 
+# What only the plugin can judge (its check callback) is a config error
+# too, for --check as for a start, at the option's place when it names one.
+cat >"$T/pcheck.yaml" <<'YAML'
+pipelines:
+  demo:
+    inputs:
+      - name: generate
+    filters:
+      - name: alert
+        rules:
+          - name: hot
+            metric: cpu
+            above: 90
+          - name: hot
+            metric: load
+            above: 4
+    outputs:
+      - name: stdout
+YAML
+expect_error "$T/pcheck.yaml" \
+    "pcheck.yaml:6:9: filter[alert#1]: rule 'hot': name used twice"
+"$VIGIL" --plugin-path "$PLUGPATH" -c "$T/pcheck.yaml" >"$T/out" 2>"$T/err"
+[ $? -eq 1 ] || fail "a start with a refused plugin config should exit 1"
+grep -qF "pcheck.yaml:6:9: filter[alert#1]: rule 'hot': name used twice" \
+    "$T/err" || fail "start: $(cat "$T/err")"
+if [ -f "$VIGIL_PLUGINS/out_http.so" ]; then
+    cat >"$T/url.yaml" <<'YAML'
+pipelines:
+  demo:
+    inputs:
+      - name: generate
+    outputs:
+      - name: http
+        url: ftp://example.com/x
+YAML
+    expect_error "$T/url.yaml" \
+        "url.yaml:7:14: output[http#1]: option 'url' must start with http:// or https://"
+fi
+ok "a plugin's own checks: file:line:col, for --check and a start"
+
 # A plugin that configure left out (its library missing or disabled) is
 # named as such, with configure's reason.  Only in a build without tail.
 if [ ! -f "$VIGIL_PLUGINS/in_tail.so" ]; then

@@ -25,7 +25,7 @@ bad_config() {
     fi
     grep -q "$2" "$T/bad.out" || fail "no '$2' in: $(cat "$T/bad.out")"
 }
-bad_config '        targets: [ "ftp://x/metrics" ]' "cannot read 'ftp://x/metrics'"
+bad_config '        targets: [ "ftp://x/metrics" ]' "targets': cannot read 'ftp://x': want http(s)"
 bad_config '        targets: [ "http://x/" ]
         auth: { user: u, bearer_token: t }' "exclude each other"
 ok "bad targets and auth refuse to start"

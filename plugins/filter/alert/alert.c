@@ -188,6 +188,40 @@ alert_state_free(struct alert_state *st)
     free(st);
 }
 
+/* Every rule compiles, and names are unique; each problem is reported. */
+static int
+alert_check(struct vg_instance *in, const void *conf)
+{
+    const struct alert_conf *c = conf;
+    const struct alert_rule_conf *items = c->rules.items;
+    struct alert_rule rule;
+    char err[256];
+    size_t i, j;
+    int rc = 0;
+
+    if (c->rules.n == 0) {
+        vg_log(in, VG_LOG_ERROR, "option 'rules' must hold at least one "
+               "rule");
+        return -EINVAL;
+    }
+    for (i = 0; i < c->rules.n; i++) {
+        memset(&rule, 0, sizeof(rule));
+        if (alert_rule_init(&rule, &items[i], err, sizeof(err)) < 0) {
+            vg_log(in, VG_LOG_ERROR, "%s", err);
+            rc = -EINVAL;
+        }
+        alert_rule_release(&rule);
+        for (j = 0; j < i; j++)
+            if (strcmp(items[j].name, items[i].name) == 0) {
+                vg_log(in, VG_LOG_ERROR, "rule '%s': name used twice",
+                       items[i].name);
+                rc = -EINVAL;
+                break;
+            }
+    }
+    return rc;
+}
+
 static int
 alert_init(struct vg_instance *in, void *conf)
 {
@@ -196,7 +230,7 @@ alert_init(struct vg_instance *in, void *conf)
     struct alert_state *st = NULL;
     int64_t every = CHECK_MAX;
     char err[256];
-    size_t i, j;
+    size_t i;
     int rc = -ENOMEM;
 
     if (!(st = calloc(1, sizeof(*st))) ||
@@ -207,23 +241,12 @@ alert_init(struct vg_instance *in, void *conf)
     alert_engine_init(&st->eng, st->rules, c->rules.n, c->inhibit,
                       &c->inhibit_labels, on_note, st);
     rc = -EINVAL;
-    if (c->rules.n == 0) {
-        vg_log(in, VG_LOG_ERROR, "option 'rules' must hold at least one "
-               "rule");
-        goto fail;
-    }
     for (i = 0; i < c->rules.n; i++) {
         if (alert_rule_init(&st->rules[i], &rc_items[i], err,
                             sizeof(err)) < 0) {
             vg_log(in, VG_LOG_ERROR, "%s", err);
             goto fail;
         }
-        for (j = 0; j < i; j++)
-            if (strcmp(rc_items[j].name, rc_items[i].name) == 0) {
-                vg_log(in, VG_LOG_ERROR, "rule '%s': name used twice",
-                       rc_items[i].name);
-                goto fail;
-            }
         /* absent is checked at least twice per duration */
         if (rc_items[i].absent && rc_items[i].absent / 2 < every)
             every = rc_items[i].absent / 2;
@@ -276,6 +299,7 @@ VG_PLUGIN_EXPORT = {
                "forecasts",
     .options = alert_options,
     .conf_size = sizeof(struct alert_conf),
+    .check = alert_check,
     .init = alert_init,
     .start = alert_start,
     .process = alert_process,

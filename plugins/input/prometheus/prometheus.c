@@ -539,6 +539,52 @@ prom_state_free(struct prom_state *st)
 }
 
 static int
+prom_check(struct vg_instance *in, const void *conf)
+{
+    const struct prom_conf *c = conf;
+    struct vg_http_opts o = { 0 };
+    size_t i;
+
+    if (c->targets.n == 0) {
+        vg_log(in, VG_LOG_ERROR, "option 'targets' must name a URL");
+        return -EINVAL;
+    }
+    if (c->interval < 100 * VG_MILLISECOND || c->timeout <= 0) {
+        vg_log(in, VG_LOG_ERROR, "option 'interval' must be >= 100ms and "
+               "'timeout' > 0");
+        return -EINVAL;
+    }
+    if (c->max_body_size < 1024 || c->max_body_size > (INT64_C(1) << 32)) {
+        vg_log(in, VG_LOG_ERROR, "option 'max_body_size' must be within "
+               "1KiB..4GiB");
+        return -EINVAL;
+    }
+    if (c->max_line_size < 1024) {
+        vg_log(in, VG_LOG_ERROR, "option 'max_line_size' must be at least "
+               "1KiB");
+        return -EINVAL;
+    }
+    if (c->labels.n + 2 > TARGET_MAX) {
+        vg_log(in, VG_LOG_ERROR, "option 'labels': too many labels");
+        return -EINVAL;
+    }
+    for (i = 0; i < c->targets.n; i++) {
+        const char *url = c->targets.v[i], *host = strstr(url, "://");
+        char where[256];
+
+        if ((strncmp(url, "http://", 7) == 0 ||
+             strncmp(url, "https://", 8) == 0) && host[3] &&
+            !strchr("/?#", host[3]))
+            continue;
+        vg_http_url_redact(url, where, sizeof(where));
+        vg_log(in, VG_LOG_ERROR, "option 'targets': cannot read '%s': want "
+               "http(s)://HOST[:PORT]/PATH", where);
+        return -EINVAL;
+    }
+    return vg_http_opts_auth(in, &o, &c->auth) < 0 ? -EINVAL : 0;
+}
+
+static int
 prom_init(struct vg_instance *in, void *conf)
 {
     const struct prom_conf *c = conf;
@@ -548,25 +594,6 @@ prom_init(struct vg_instance *in, void *conf)
     size_t i;
     int rc = -EINVAL;
 
-    if (c->targets.n == 0) {
-        vg_log(in, VG_LOG_ERROR, "option 'targets' must name a URL");
-        goto fail;
-    }
-    if (c->interval < 100 * VG_MILLISECOND || c->timeout <= 0) {
-        vg_log(in, VG_LOG_ERROR, "option 'interval' must be >= 100ms and "
-               "'timeout' > 0");
-        goto fail;
-    }
-    if (c->max_body_size < 1024 || c->max_body_size > (INT64_C(1) << 32)) {
-        vg_log(in, VG_LOG_ERROR, "option 'max_body_size' must be within "
-               "1KiB..4GiB");
-        goto fail;
-    }
-    if (c->max_line_size < 1024) {
-        vg_log(in, VG_LOG_ERROR, "option 'max_line_size' must be at least "
-               "1KiB");
-        goto fail;
-    }
     if (vg_http_opts_auth(in, &o, &c->auth) < 0)
         goto fail;
     rc = -ENOMEM;
@@ -592,9 +619,9 @@ prom_init(struct vg_instance *in, void *conf)
         prom_parser_set_max_line(t->parser, (size_t)(c->max_line_size <
             c->max_body_size ? c->max_line_size : c->max_body_size));
         if ((rc = target_setup(st, t, c->targets.v[i])) < 0) {
-            vg_log(in, VG_LOG_ERROR, rc == -E2BIG ? "option 'labels': too "
-                   "many labels" : "option 'targets': cannot read '%s': "
-                   "want http(s)://HOST[:PORT]/PATH", c->targets.v[i]);
+            /* prom_check saw the scheme; what is left is the host */
+            vg_log(in, VG_LOG_ERROR, "option 'targets': target %zu: no "
+                   "host, or a host too long", i + 1);
             goto fail;
         }
     }
@@ -650,6 +677,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "scrape Prometheus text and OpenMetrics pages",
     .options = prom_options,
     .conf_size = sizeof(struct prom_conf),
+    .check = prom_check,
     .init = prom_init,
     .start = prom_start,
     .stop = prom_stop,

@@ -635,6 +635,18 @@ http_state_free(struct vg_instance *in, struct http_state *st)
 }
 
 static int
+http_check(struct vg_instance *in, const void *conf)
+{
+    const struct http_conf *c = conf;
+    struct vg_http_opts o = { 0 };
+
+    if (vg_http_url_check(in, "url", c->url) < 0 ||
+        vg_http_opts_auth(in, &o, &c->auth) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static int
 http_init(struct vg_instance *in, void *conf)
 {
     const struct http_conf *c = conf;
@@ -642,8 +654,7 @@ http_init(struct vg_instance *in, void *conf)
     struct vg_http_opts o = { 0 };
     int rc = -EINVAL;
 
-    if (vg_http_url_check(in, "url", c->url) < 0 ||
-        vg_http_opts_auth(in, &o, &c->auth) < 0)
+    if (vg_http_opts_auth(in, &o, &c->auth) < 0)
         goto fail;
     rc = -ENOMEM;
     if (!(st = calloc(1, sizeof(*st))))
@@ -689,6 +700,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "send batches over HTTP(S): JSON lines, JSON or OTLP/JSON",
     .options = http_options,
     .conf_size = sizeof(struct http_conf),
+    .check = http_check,
     .init = http_init,
     .flush = http_flush,
     .destroy = http_destroy,

@@ -326,6 +326,18 @@ pd_state_free(struct pd_state *st)
 }
 
 static int
+pd_check(struct vg_instance *in, const void *conf)
+{
+    const struct pd_conf *c = conf;
+
+    if (!c->routing_key[0]) {
+        vg_log(in, VG_LOG_ERROR, "option 'routing_key' must not be empty");
+        return -EINVAL;
+    }
+    return vg_http_url_check(in, "endpoint", c->endpoint);
+}
+
+static int
 pd_init(struct vg_instance *in, void *conf)
 {
     const struct pd_conf *c = conf;
@@ -333,12 +345,6 @@ pd_init(struct vg_instance *in, void *conf)
     struct vg_http_opts o = { 0 };
     int rc = -EINVAL;
 
-    if (!c->routing_key[0]) {
-        vg_log(in, VG_LOG_ERROR, "option 'routing_key' must not be empty");
-        goto fail;
-    }
-    if (vg_http_url_check(in, "endpoint", c->endpoint) < 0)
-        goto fail;
     rc = -ENOMEM;
     if (!(st = calloc(1, sizeof(*st))))
         goto fail;
@@ -371,6 +377,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "trigger and resolve PagerDuty incidents from alerts",
     .options = pd_options,
     .conf_size = sizeof(struct pd_conf),
+    .check = pd_check,
     .init = pd_init,
     .flush = pd_flush,
     .destroy = pd_destroy,

@@ -1468,6 +1468,46 @@ describe(struct pg_state *st, const char *dsn)
     return 0;
 }
 
+/* Option ranges, and a DSN that libpq can read. */
+static int
+pg_check(struct vg_instance *in, const void *conf)
+{
+    const struct pg_conf *c = conf;
+    PQconninfoOption *opts;
+    char *why = NULL;
+
+    if (c->partitions_ahead < 0 || c->partitions_ahead > 366) {
+        vg_log(in, VG_LOG_ERROR, "option 'partitions_ahead' must be within "
+               "0..366, not %" PRId64, c->partitions_ahead);
+        return -EINVAL;
+    }
+    if (c->maintenance_interval < VG_SECOND || c->timeout < VG_MILLISECOND ||
+        c->reconnect_max < VG_MILLISECOND) {
+        vg_log(in, VG_LOG_ERROR, "options 'maintenance_interval' (>= 1s), "
+               "'timeout' and 'reconnect_max' must be positive");
+        return -EINVAL;
+    }
+    if (c->retention < 0 || (c->retention > 0 &&
+                             c->retention < 86400 * VG_SECOND)) {
+        vg_log(in, VG_LOG_ERROR, "option 'retention' must be 0 (keep all) "
+               "or at least 1d: data is dropped by whole days");
+        return -EINVAL;
+    }
+    if (c->series_cache < 1) {
+        vg_log(in, VG_LOG_ERROR, "option 'series_cache' must be positive");
+        return -EINVAL;
+    }
+    if (!(opts = PQconninfoParse(c->dsn, &why))) {
+        /* libpq's message may quote the DSN, which may hold a password */
+        PQfreemem(why);
+        vg_log(in, VG_LOG_ERROR, "option 'dsn' is not a valid connection "
+               "string or URI");
+        return -EINVAL;
+    }
+    PQconninfoFree(opts);
+    return 0;
+}
+
 static int
 pg_init(struct vg_instance *in, void *conf)
 {
@@ -1478,27 +1518,6 @@ pg_init(struct vg_instance *in, void *conf)
     if (!VG_API_HAS(in, dead_letter)) {
         vg_log(in, VG_LOG_ERROR, "this vigil is older than the plugin: it "
                "cannot dead-letter rejected rows");
-        goto fail;
-    }
-    if (c->partitions_ahead < 0 || c->partitions_ahead > 366) {
-        vg_log(in, VG_LOG_ERROR, "option 'partitions_ahead' must be within "
-               "0..366, not %" PRId64, c->partitions_ahead);
-        goto fail;
-    }
-    if (c->maintenance_interval < VG_SECOND || c->timeout < VG_MILLISECOND ||
-        c->reconnect_max < VG_MILLISECOND) {
-        vg_log(in, VG_LOG_ERROR, "options 'maintenance_interval' (>= 1s), "
-               "'timeout' and 'reconnect_max' must be positive");
-        goto fail;
-    }
-    if (c->retention < 0 || (c->retention > 0 &&
-                             c->retention < 86400 * VG_SECOND)) {
-        vg_log(in, VG_LOG_ERROR, "option 'retention' must be 0 (keep all) "
-               "or at least 1d: data is dropped by whole days");
-        goto fail;
-    }
-    if (c->series_cache < 1) {
-        vg_log(in, VG_LOG_ERROR, "option 'series_cache' must be positive");
         goto fail;
     }
     rc = -ENOMEM;
@@ -1587,6 +1606,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "metrics, logs and alerts into PostgreSQL/TimescaleDB by COPY",
     .options = pg_options,
     .conf_size = sizeof(struct pg_conf),
+    .check = pg_check,
     .init = pg_init,
     .start = pg_start,
     .flush = pg_flush,

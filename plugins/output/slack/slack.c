@@ -639,6 +639,21 @@ slack_state_free(struct slack_state *st)
 }
 
 static int
+slack_check(struct vg_instance *in, const void *conf)
+{
+    const struct slack_conf *c = conf;
+
+    if (vg_http_url_check(in, "webhook_url", c->webhook_url) < 0)
+        return -EINVAL;
+    if (c->group_wait < 0 || c->min_interval < 0) {
+        vg_log(in, VG_LOG_ERROR, "options 'group_wait' and 'min_interval' "
+               "must not be negative");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int
 slack_init(struct vg_instance *in, void *conf)
 {
     const struct slack_conf *c = conf;
@@ -646,13 +661,6 @@ slack_init(struct vg_instance *in, void *conf)
     struct vg_http_opts o = { 0 };
     int rc = -EINVAL;
 
-    if (vg_http_url_check(in, "webhook_url", c->webhook_url) < 0)
-        goto fail;
-    if (c->group_wait < 0 || c->min_interval < 0) {
-        vg_log(in, VG_LOG_ERROR, "options 'group_wait' and 'min_interval' "
-               "must not be negative");
-        goto fail;
-    }
     rc = -ENOMEM;
     if (!(st = calloc(1, sizeof(*st))))
         goto fail;
@@ -686,6 +694,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "post grouped alert notifications to a Slack webhook",
     .options = slack_options,
     .conf_size = sizeof(struct slack_conf),
+    .check = slack_check,
     .init = slack_init,
     .flush = slack_flush,
     .destroy = slack_destroy,
