@@ -21,9 +21,17 @@ pipelines:
 YAML
 }
 
+# running FILE: the pipeline writes FILE (so vigil has its signal handlers:
+# a slow start, under valgrind on a loaded machine, must not meet the
+# SIGTERM first), then 1.5 s more to build a backlog.
+running() {
+    wait_for 60 test -s "$T/$1" || fail "vigil wrote nothing to $1"
+    sleep 1.5
+}
+
 config 30s drained.jsonl
 start_vigil drain -c "$T/vigil.yaml"
-sleep 1.5
+running drained.jsonl
 kill -TERM "$VPID"
 wait_exit "$VPID" 40 || fail "vigil did not exit after SIGTERM"
 [ "$RC" -eq 0 ] || fail "exit code $RC after a full drain"
@@ -38,7 +46,7 @@ ok "SIGTERM drained a backlog of $(lines "$T/drained.jsonl") events"
 
 config 300ms cut.jsonl
 start_vigil cut -c "$T/vigil.yaml"
-sleep 1.5
+running cut.jsonl
 kill -TERM "$VPID"
 wait_exit "$VPID" 20 || fail "vigil did not exit at the deadline"
 [ "$RC" -eq 1 ] || fail "exit code $RC, want 1 when events were lost"
@@ -49,7 +57,7 @@ ok "deadline reached: loss reported, exit 1"
 # A second SIGTERM exits at once.
 config 30s twice.jsonl
 start_vigil twice -c "$T/vigil.yaml"
-sleep 1.5
+running twice.jsonl
 kill -TERM "$VPID"
 sleep 0.2
 kill -TERM "$VPID"
