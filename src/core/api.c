@@ -27,15 +27,15 @@ api_log_enabled(const struct vg_instance *in, int level)
 }
 
 /* Where a check error points: at the option a message that starts
- * "option 'NAME'" names, when the instance's mapping has it (a top-level
- * key), else at the instance. */
+ * "option 'NAME'" names ("tls.ca_file" walks into tls:), when the
+ * instance's mapping has it, else at the instance. */
 static const struct vg_node *
 check_node(const struct vg_node *item, const char *msg)
 {
     static const char lead[] = "option '";
-    const struct vg_node *opt;
+    const struct vg_node *opt = item;
     const char *end;
-    char name[64];
+    char name[128], *part, *save = NULL;
 
     if (strncmp(msg, lead, sizeof(lead) - 1) != 0)
         return item;
@@ -45,7 +45,9 @@ check_node(const struct vg_node *item, const char *msg)
         return item;
     memcpy(name, msg, (size_t)(end - msg));
     name[end - msg] = '\0';
-    opt = vg_node_get(item, name);
+    for (part = strtok_r(name, ".", &save); part && opt;
+         part = strtok_r(NULL, ".", &save))
+        opt = vg_node_get(opt, part);
     return opt ? opt : item;
 }
 

@@ -99,6 +99,20 @@ YAML
     expect_error "$T/url.yaml" \
         "url.yaml:7:14: output[http#1]: option 'url' must start with http:// or https://"
 fi
+cat >"$T/dotted.yaml" <<'YAML'
+pipelines:
+  demo:
+    inputs:
+      - name: generate
+    filters:
+      - name: sample
+        throttle:
+          max: -1
+    outputs:
+      - name: stdout
+YAML
+expect_error "$T/dotted.yaml" \
+    "dotted.yaml:8:16: filter[sample#1]: option 'throttle.max' must be >= 0"
 ok "a plugin's own checks: file:line:col, for --check and a start"
 
 # A plugin that configure left out (its library missing or disabled) is

@@ -339,6 +339,46 @@ aggregate_state_free(struct aggregate_state *st)
 }
 
 static int
+aggregate_check(struct vg_instance *in, const void *conf)
+{
+    const struct aggregate_conf *c = conf;
+    uint32_t fns = 0;
+    size_t i;
+
+    if (c->window < VG_MILLISECOND) {
+        vg_log(in, VG_LOG_ERROR, "option 'window' must be at least 1ms");
+        return -EINVAL;
+    }
+    if (c->lateness < 0 || c->max_groups < 1) {
+        vg_log(in, VG_LOG_ERROR, "option 'allowed_lateness' must not be "
+               "negative and 'max_groups' must be at least 1");
+        return -EINVAL;
+    }
+    for (i = 0; i < c->functions.n; i++) {
+        int fn = agg_fn_parse(c->functions.v[i]);
+
+        if (fn < 0) {
+            vg_log(in, VG_LOG_ERROR, "option 'functions': unknown function "
+                   "'%s' (count, sum, min, max, avg, last, rate, p50, p90, "
+                   "p99, p999)", c->functions.v[i]);
+            return -EINVAL;
+        }
+        fns |= 1u << fn;
+    }
+    if (!fns) {
+        vg_log(in, VG_LOG_ERROR, "option 'functions' must name at least one "
+               "function");
+        return -EINVAL;
+    }
+    if (c->value_attribute && c->logs == LOGS_NONE) {
+        vg_log(in, VG_LOG_ERROR, "option 'value_attribute' needs "
+               "'logs: count'");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int
 aggregate_init(struct vg_instance *in, void *conf)
 {
     const struct aggregate_conf *c = conf;
@@ -347,35 +387,8 @@ aggregate_init(struct vg_instance *in, void *conf)
     size_t i;
     int rc = -EINVAL;
 
-    if (c->window < VG_MILLISECOND) {
-        vg_log(in, VG_LOG_ERROR, "'window' must be at least 1ms");
-        return -EINVAL;
-    }
-    if (c->lateness < 0 || c->max_groups < 1) {
-        vg_log(in, VG_LOG_ERROR, "'allowed_lateness' must not be negative "
-               "and 'max_groups' must be at least 1");
-        return -EINVAL;
-    }
-    for (i = 0; i < c->functions.n; i++) {
-        int fn = agg_fn_parse(c->functions.v[i]);
-
-        if (fn < 0) {
-            vg_log(in, VG_LOG_ERROR, "unknown function '%s' (count, sum, "
-                   "min, max, avg, last, rate, p50, p90, p99, p999)",
-                   c->functions.v[i]);
-            return -EINVAL;
-        }
-        fns |= 1u << fn;
-    }
-    if (!fns) {
-        vg_log(in, VG_LOG_ERROR, "'functions' must name at least one "
-               "function");
-        return -EINVAL;
-    }
-    if (c->value_attribute && c->logs == LOGS_NONE) {
-        vg_log(in, VG_LOG_ERROR, "'value_attribute' needs 'logs: count'");
-        return -EINVAL;
-    }
+    for (i = 0; i < c->functions.n; i++)
+        fns |= 1u << agg_fn_parse(c->functions.v[i]);  /* checked */
     rc = -ENOMEM;
     if (!(st = calloc(1, sizeof(*st))) ||
         !(st->keys = calloc(c->group_by.n + 1, sizeof(*st->keys))) ||
@@ -448,6 +461,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "tumbling-window aggregates of metrics and logs",
     .options = aggregate_options,
     .conf_size = sizeof(struct aggregate_conf),
+    .check = aggregate_check,
     .init = aggregate_init,
     .start = aggregate_start,
     .process = aggregate_process,

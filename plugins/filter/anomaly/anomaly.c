@@ -321,28 +321,36 @@ rule_conf_fill(struct alert_rule_conf *rc, const struct anomaly_conf *c)
 }
 
 static int
-anomaly_init(struct vg_instance *in, void *conf)
+anomaly_check(struct vg_instance *in, const void *conf)
 {
     const struct anomaly_conf *c = conf;
-    struct anomaly_state *st = NULL;
     const char *why = NULL;
-    char err[256];
-    int rc = -EINVAL;
 
     if (c->threshold <= 0 || c->threshold >= 1)
-        why = "'threshold' must be between 0 and 1";
+        why = "option 'threshold' must be between 0 and 1";
     else if (c->warmup < 0)
-        why = "'warmup' must not be negative";
+        why = "option 'warmup' must not be negative";
     else if (c->hold < 1)
-        why = "'hold' must be at least 1";
+        why = "option 'hold' must be at least 1";
     else if (c->max_series < 1 || c->max_series > (1 << 24))
-        why = "'max_series' must be between 1 and 16777216";
+        why = "option 'max_series' must be between 1 and 16777216";
     else if (c->season < 0 || (c->season && c->season < 60 * VG_SECOND))
-        why = "'season' must be at least 1m";
+        why = "option 'season' must be at least 1m";
     if (why) {
         vg_log(in, VG_LOG_ERROR, "%s", why);
         return -EINVAL;
     }
+    return 0;
+}
+
+static int
+anomaly_init(struct vg_instance *in, void *conf)
+{
+    const struct anomaly_conf *c = conf;
+    struct anomaly_state *st = NULL;
+    char err[256];
+    int rc = -EINVAL;
+
     if (!(st = calloc(1, sizeof(*st))))
         return -ENOMEM;
     st->conf = c;
@@ -408,6 +416,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "streaming anomaly detection on metrics, with alerts",
     .options = anomaly_options,
     .conf_size = sizeof(struct anomaly_conf),
+    .check = anomaly_check,
     .init = anomaly_init,
     .start = anomaly_start,
     .process = anomaly_process,

@@ -523,16 +523,25 @@ on_file_check(struct vg_instance *in, void *arg)
 }
 
 static int
+enrich_check(struct vg_instance *in, const void *conf)
+{
+    const struct enrich_conf *c = conf;
+
+    if (c->host && !c->host_label[0]) {
+        vg_log(in, VG_LOG_ERROR, "option 'host_label' must not be empty");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int
 enrich_init(struct vg_instance *in, void *conf)
 {
     const struct enrich_conf *c = conf;
     struct enrich_state *st = NULL;
     int rc = -EINVAL;
 
-    if (c->host && !c->host_label[0]) {
-        vg_log(in, VG_LOG_ERROR, "option 'host_label' must not be empty");
-        goto fail;
-    }
+    /* the host name is the agent's, known once the config is applied */
     if (c->host && (!vg_hostname(in) || !vg_hostname(in)[0])) {
         vg_log(in, VG_LOG_ERROR, "host name unknown: set 'host: false' "
                "or give the label in 'labels'");
@@ -586,6 +595,7 @@ VG_PLUGIN_EXPORT = {
                "a labels file",
     .options = enrich_options,
     .conf_size = sizeof(struct enrich_conf),
+    .check = enrich_check,
     .init = enrich_init,
     .start = enrich_start,
     .process = enrich_process,

@@ -569,8 +569,10 @@ sample_state_free(struct vg_instance *in, struct sample_state *st)
 }
 
 static int
-sample_check(struct vg_instance *in, const struct sample_conf *c)
+sample_check(struct vg_instance *in, const void *conf)
 {
+    const struct sample_conf *c = conf;
+
     if (!(c->rate >= 0 && c->rate <= 1))
         vg_log(in, VG_LOG_ERROR, "option 'rate' must be within 0..1, not "
                "%g", c->rate);
@@ -597,8 +599,6 @@ sample_init(struct vg_instance *in, void *conf)
     struct sample_state *st = NULL;
     int rc;
 
-    if ((rc = sample_check(in, c)) < 0)
-        goto fail;
     rc = -ENOMEM;
     if (!(st = calloc(1, sizeof(*st))))
         goto fail;
@@ -668,6 +668,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "sample events, consistently by key, and throttle per key",
     .options = sample_options,
     .conf_size = sizeof(struct sample_conf),
+    .check = sample_check,
     .init = sample_init,
     .process = sample_process,
     .start = sample_start,

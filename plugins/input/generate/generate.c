@@ -288,13 +288,9 @@ gen_state_free(struct gen_state *st)
 }
 
 static int
-gen_init(struct vg_instance *in, void *conf)
+gen_check(struct vg_instance *in, const void *conf)
 {
     const struct gen_conf *c = conf;
-    struct gen_state *st = NULL;
-    uint32_t n = 0;
-    size_t i;
-    int rc = -EINVAL;
 
     if (!(c->rate >= 0) || isinf(c->rate))
         vg_log(in, VG_LOG_ERROR, "option 'rate' must be a finite number "
@@ -313,11 +309,19 @@ gen_init(struct vg_instance *in, void *conf)
     else if (!c->metric[0])
         vg_log(in, VG_LOG_ERROR, "option 'metric' must not be empty");
     else
-        rc = 0;
-    if (rc < 0)
-        goto fail;
+        return 0;
+    return -EINVAL;
+}
 
-    rc = -ENOMEM;
+static int
+gen_init(struct vg_instance *in, void *conf)
+{
+    const struct gen_conf *c = conf;
+    struct gen_state *st = NULL;
+    uint32_t n = 0;
+    size_t i;
+    int rc = -ENOMEM;
+
     if (!(st = calloc(1, sizeof(*st))))
         goto fail;
     st->conf = c;
@@ -423,6 +427,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "synthetic metrics and log lines at a set rate",
     .options = gen_options,
     .conf_size = sizeof(struct gen_conf),
+    .check = gen_check,
     .init = gen_init,
     .start = gen_start,
     .stop = gen_stop,

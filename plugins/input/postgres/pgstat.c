@@ -689,6 +689,20 @@ pgs_destroy(struct vg_instance *in)
 }
 
 static int
+pgs_check(struct vg_instance *in, const void *conf)
+{
+    const struct pgs_conf *c = conf;
+
+    if (c->interval <= 0 || c->timeout <= 0 || c->top_statements < 0 ||
+        c->top_tables < 0) {
+        vg_log(in, VG_LOG_ERROR, "options 'interval' and 'timeout' must be "
+               "positive, 'top_statements' and 'top_tables' not negative");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int
 pgs_init(struct vg_instance *in, void *conf)
 {
     struct pgs_state *st = calloc(1, sizeof(*st));
@@ -700,13 +714,6 @@ pgs_init(struct vg_instance *in, void *conf)
     st->conf = conf;
     st->wal_prev = -1;
     vg_instance_set_data(in, st);
-    if (st->conf->interval <= 0 || st->conf->timeout <= 0 ||
-        st->conf->top_statements < 0 || st->conf->top_tables < 0) {
-        vg_log(in, VG_LOG_ERROR, "interval and timeout must be positive, "
-               "top_statements and top_tables not negative");
-        rc = -EINVAL;
-        goto fail;
-    }
     if ((rc = server_label(st)) < 0)
         goto fail;
     rc = -ENOMEM;
@@ -756,6 +763,7 @@ VG_PLUGIN_EXPORT = {
                "statements, vacuum",
     .options = pgs_options,
     .conf_size = sizeof(struct pgs_conf),
+    .check = pgs_check,
     .init = pgs_init,
     .start = pgs_start,
     .stop = pgs_stop,

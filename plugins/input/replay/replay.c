@@ -940,28 +940,35 @@ replay_state_free(struct replay_state *st)
 }
 
 static int
+replay_check(struct vg_instance *in, const void *conf)
+{
+    const struct replay_conf *c = conf;
+
+    if (!c->path && c->paths.n == 0) {
+        vg_log(in, VG_LOG_ERROR, "set 'path' or 'paths'");
+        return -EINVAL;
+    }
+    if (c->batch_size < 1 || c->batch_size > 1000000) {
+        vg_log(in, VG_LOG_ERROR, "option 'batch_size' must be within "
+               "1..1000000, not %" PRId64, c->batch_size);
+        return -EINVAL;
+    }
+    if (!(c->speed >= 0) || isinf(c->speed)) {
+        vg_log(in, VG_LOG_ERROR, "option 'speed' must be a finite number "
+               ">= 0, not %g", c->speed);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int
 replay_init(struct vg_instance *in, void *conf)
 {
     const struct replay_conf *c = conf;
     struct replay_state *st = NULL;
     size_t i;
-    int rc = -EINVAL;
+    int rc = -ENOMEM;
 
-    if (!c->path && c->paths.n == 0) {
-        vg_log(in, VG_LOG_ERROR, "set 'path' or 'paths'");
-        goto fail;
-    }
-    if (c->batch_size < 1 || c->batch_size > 1000000) {
-        vg_log(in, VG_LOG_ERROR, "option 'batch_size' must be within "
-               "1..1000000, not %" PRId64, c->batch_size);
-        goto fail;
-    }
-    if (!(c->speed >= 0) || isinf(c->speed)) {
-        vg_log(in, VG_LOG_ERROR, "option 'speed' must be a finite number "
-               ">= 0, not %g", c->speed);
-        goto fail;
-    }
-    rc = -ENOMEM;
     if (!(st = calloc(1, sizeof(*st))) ||
         !(st->files = calloc(c->paths.n + 1, sizeof(*st->files))) ||
         !(st->buf = malloc(2 * CHUNK + 2)))
@@ -1021,6 +1028,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "metrics with their own timestamps from CSV or JSON lines",
     .options = replay_options,
     .conf_size = sizeof(struct replay_conf),
+    .check = replay_check,
     .init = replay_init,
     .start = replay_start,
     .stop = replay_stop,

@@ -36,6 +36,9 @@ enum lst_kind {
     LST_TCP = VG_LISTEN_TCP,
     LST_UNIX = VG_LISTEN_UNIX,
 };
+#define LISTEN_KINDS (VG_LISTEN_BIT(LST_UDP) | VG_LISTEN_BIT(LST_TCP) | \
+                      VG_LISTEN_BIT(LST_UNIX))
+#define LISTEN_WANT  "udp://HOST:PORT, tcp://HOST:PORT or unix:///PATH"
 
 struct sd_conf {                        /* the core fills this in */
     struct vg_strv listen;
@@ -527,6 +530,41 @@ parse_percentiles(struct vg_instance *in, const struct vg_strv *v,
 }
 
 static int
+sd_check(struct vg_instance *in, const void *conf)
+{
+    const struct sd_conf *c = conf;
+    struct sd_agg_conf ac = { .npct = 0 };
+
+    if (c->listen.n == 0) {
+        vg_log(in, VG_LOG_ERROR, "option 'listen' must name a socket");
+        return -EINVAL;
+    }
+    if (c->flush_interval < 10 * VG_MILLISECOND) {
+        vg_log(in, VG_LOG_ERROR, "option 'flush_interval' must be >= 10ms");
+        return -EINVAL;
+    }
+    if (c->max_line_size < 64 || c->max_line_size > DGRAM_MAX) {
+        vg_log(in, VG_LOG_ERROR, "option 'max_line_size' must be within "
+               "64 bytes..64KiB");
+        return -EINVAL;
+    }
+    if (c->rcvbuf < 4096) {
+        vg_log(in, VG_LOG_ERROR, "option 'rcvbuf' must be >= 4KiB");
+        return -EINVAL;
+    }
+    if (c->max_set_size < 1 || c->max_set_size > (1 << 30) ||
+        c->max_series < 1 || c->max_series > (1 << 30) ||
+        c->max_connections < 1) {
+        vg_log(in, VG_LOG_ERROR, "options 'max_set_size', 'max_series' and "
+               "'max_connections' must be >= 1 (and the first two <= 2^30)");
+        return -EINVAL;
+    }
+    return parse_percentiles(in, &c->percentiles, &ac) < 0 ||
+           vg_listener_urls_check(in, &c->listen, LISTEN_KINDS,
+                                  LISTEN_WANT) < 0 ? -EINVAL : 0;
+}
+
+static int
 sd_init(struct vg_instance *in, void *conf)
 {
     const struct sd_conf *c = conf;
@@ -536,30 +574,6 @@ sd_init(struct vg_instance *in, void *conf)
     size_t i;
     int rc = -EINVAL;
 
-    if (c->listen.n == 0) {
-        vg_log(in, VG_LOG_ERROR, "option 'listen' must name a socket");
-        goto fail;
-    }
-    if (c->flush_interval < 10 * VG_MILLISECOND) {
-        vg_log(in, VG_LOG_ERROR, "option 'flush_interval' must be >= 10ms");
-        goto fail;
-    }
-    if (c->max_line_size < 64 || c->max_line_size > DGRAM_MAX) {
-        vg_log(in, VG_LOG_ERROR, "option 'max_line_size' must be within "
-               "64 bytes..64KiB");
-        goto fail;
-    }
-    if (c->rcvbuf < 4096) {
-        vg_log(in, VG_LOG_ERROR, "option 'rcvbuf' must be >= 4KiB");
-        goto fail;
-    }
-    if (c->max_set_size < 1 || c->max_set_size > (1 << 30) ||
-        c->max_series < 1 || c->max_series > (1 << 30) ||
-        c->max_connections < 1) {
-        vg_log(in, VG_LOG_ERROR, "options 'max_set_size', 'max_series' and "
-               "'max_connections' must be >= 1 (and the first two <= 2^30)");
-        goto fail;
-    }
     if ((rc = parse_percentiles(in, &c->percentiles, &ac)) < 0)
         goto fail;
     ac.max_set_size = (uint32_t)c->max_set_size;
@@ -576,10 +590,8 @@ sd_init(struct vg_instance *in, void *conf)
 
         l->st = st;
         st->nlst++;
-        rc = vg_listener_init(in, &l->net, c->listen.v[i],
-                              VG_LISTEN_BIT(LST_UDP) | VG_LISTEN_BIT(LST_TCP) |
-                              VG_LISTEN_BIT(LST_UNIX), "udp://HOST:PORT, "
-                              "tcp://HOST:PORT or unix:///PATH");
+        rc = vg_listener_init(in, &l->net, c->listen.v[i], LISTEN_KINDS,
+                              LISTEN_WANT);
         if (rc < 0)
             goto fail;
         dgram |= l->net.kind != LST_TCP;
@@ -667,6 +679,7 @@ VG_PLUGIN_EXPORT = {
                "aggregated per flush interval",
     .options = sd_options,
     .conf_size = sizeof(struct sd_conf),
+    .check = sd_check,
     .init = sd_init,
     .start = sd_start,
     .stop = sd_stop,

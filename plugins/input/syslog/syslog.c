@@ -41,6 +41,10 @@ enum lst_kind {
     LST_TLS = VG_LISTEN_TLS,
     LST_UNIX = VG_LISTEN_UNIX,
 };
+#define LISTEN_KINDS (VG_LISTEN_BIT(LST_UDP) | VG_LISTEN_BIT(LST_TCP) | \
+                      VG_LISTEN_BIT(LST_TLS) | VG_LISTEN_BIT(LST_UNIX))
+#define LISTEN_WANT  "udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT " \
+                     "or unix:///PATH"
 
 struct sys_conf {                       /* the core fills this in */
     struct vg_strv  listen;
@@ -562,32 +566,39 @@ sys_state_free(struct sys_state *st)
 }
 
 static int
+sys_check(struct vg_instance *in, const void *conf)
+{
+    const struct sys_conf *c = conf;
+
+    if (c->listen.n == 0) {
+        vg_log(in, VG_LOG_ERROR, "option 'listen' must name a socket");
+        return -EINVAL;
+    }
+    if (c->max_message_size < 480 || c->max_message_size > (64 << 20)) {
+        vg_log(in, VG_LOG_ERROR, "option 'max_message_size' must be within "
+               "480 bytes..64MiB");
+        return -EINVAL;
+    }
+    if (c->max_connections < 1) {
+        vg_log(in, VG_LOG_ERROR, "option 'max_connections' must be >= 1");
+        return -EINVAL;
+    }
+    if (c->idle_timeout < 0) {
+        vg_log(in, VG_LOG_ERROR, "option 'idle_timeout' must be >= 0");
+        return -EINVAL;
+    }
+    return vg_listener_urls_check(in, &c->listen, LISTEN_KINDS, LISTEN_WANT);
+}
+
+static int
 sys_init(struct vg_instance *in, void *conf)
 {
     const struct sys_conf *c = conf;
     struct sys_state *st = NULL;
     int tls = 0, dgram = 0;
     size_t i;
-    int rc = -EINVAL;
+    int rc = -ENOMEM;
 
-    if (c->listen.n == 0) {
-        vg_log(in, VG_LOG_ERROR, "option 'listen' must name a socket");
-        goto fail;
-    }
-    if (c->max_message_size < 480 || c->max_message_size > (64 << 20)) {
-        vg_log(in, VG_LOG_ERROR, "option 'max_message_size' must be within "
-               "480 bytes..64MiB");
-        goto fail;
-    }
-    if (c->max_connections < 1) {
-        vg_log(in, VG_LOG_ERROR, "option 'max_connections' must be >= 1");
-        goto fail;
-    }
-    if (c->idle_timeout < 0) {
-        vg_log(in, VG_LOG_ERROR, "option 'idle_timeout' must be >= 0");
-        goto fail;
-    }
-    rc = -ENOMEM;
     if (!(st = calloc(1, sizeof(*st))) ||
         !(st->lst = calloc(c->listen.n, sizeof(*st->lst))))
         goto fail;
@@ -599,11 +610,8 @@ sys_init(struct vg_instance *in, void *conf)
 
         l->st = st;
         st->nlst++;
-        rc = vg_listener_init(in, &l->net, c->listen.v[i],
-                              VG_LISTEN_BIT(LST_UDP) | VG_LISTEN_BIT(LST_TCP) |
-                              VG_LISTEN_BIT(LST_TLS) | VG_LISTEN_BIT(LST_UNIX),
-                              "udp://HOST:PORT, tcp://HOST:PORT, "
-                              "tls://HOST:PORT or unix:///PATH");
+        rc = vg_listener_init(in, &l->net, c->listen.v[i], LISTEN_KINDS,
+                              LISTEN_WANT);
         if (rc < 0)
             goto fail;
         tls |= l->net.kind == LST_TLS;
@@ -730,6 +738,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "syslog server: RFC 5424 and 3164 over UDP, TCP, TLS, unix",
     .options = sys_options,
     .conf_size = sizeof(struct sys_conf),
+    .check = sys_check,
     .init = sys_init,
     .start = sys_start,
     .stop = sys_stop,

@@ -167,6 +167,23 @@ system_destroy(struct vg_instance *in)
 }
 
 static int
+system_check(struct vg_instance *in, const void *conf)
+{
+    const struct sys_conf *c = conf;
+
+    if (c->interval <= 0) {
+        vg_log(in, VG_LOG_ERROR, "option 'interval' must be positive");
+        return -EINVAL;
+    }
+    if (c->proc_top < 0 || c->proc_top > 1000) {
+        vg_log(in, VG_LOG_ERROR, "option 'processes.top' must be 0 to 1000, "
+               "not %lld", (long long)c->proc_top);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int
 system_init(struct vg_instance *in, void *conf)
 {
     struct sys_state *st = calloc(1, sizeof(*st));
@@ -179,17 +196,6 @@ system_init(struct vg_instance *in, void *conf)
     vg_instance_set_data(in, st);
     if ((rc = sys_ctx_init(&st->ctx, st->conf, on_log, in)) < 0)
         goto fail;
-    if (st->conf->interval <= 0) {
-        vg_log(in, VG_LOG_ERROR, "interval must be positive");
-        rc = -EINVAL;
-        goto fail;
-    }
-    if (st->conf->proc_top < 0 || st->conf->proc_top > 1000) {
-        vg_log(in, VG_LOG_ERROR, "processes.top must be 0 to 1000, not %lld",
-               (long long)st->conf->proc_top);
-        rc = -EINVAL;
-        goto fail;
-    }
     return 0;
 fail:
     system_destroy(in);
@@ -227,6 +233,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "Linux host metrics from /proc and /sys",
     .options = system_options,
     .conf_size = sizeof(struct sys_conf),
+    .check = system_check,
     .init = system_init,
     .start = system_start,
     .stop = system_stop,

@@ -1040,8 +1040,12 @@ tail_resume(struct vg_instance *in)
 /* ---- lifecycle ----------------------------------------------------- */
 
 static int
-check_conf(struct vg_instance *in, const struct tail_conf *c)
+tail_check(struct vg_instance *in, const void *conf)
 {
+    const struct tail_conf *c = conf;
+    struct tail_ml_rules rules;
+    char err[256];
+
     if (c->paths.n == 0)
         vg_log(in, VG_LOG_ERROR, "option 'paths' must name at least one "
                "file or glob");
@@ -1064,8 +1068,16 @@ check_conf(struct vg_instance *in, const struct tail_conf *c)
              c->ml_mode != TAIL_ML_REGEX)
         vg_log(in, VG_LOG_ERROR, "'multiline.start' and a built-in "
                "'multiline.mode' exclude each other");
-    else
+    else if (tail_ml_rules_init(&rules, (enum tail_ml_mode)(c->ml_start &&
+                                c->ml_mode == TAIL_ML_NONE ? TAIL_ML_REGEX
+                                                           : c->ml_mode),
+                                c->ml_start, (size_t)c->max_line_size, err,
+                                sizeof(err)) < 0)
+        vg_log(in, VG_LOG_ERROR, "%s", err);
+    else {
+        tail_ml_rules_release(&rules);
         return 0;
+    }
     return -EINVAL;
 }
 
@@ -1125,8 +1137,6 @@ tail_init(struct vg_instance *in, void *conf)
     char err[256];
     int rc;
 
-    if ((rc = check_conf(in, c)) < 0)
-        goto fail;
     if (!(st = calloc(1, sizeof(*st))))
         abort();
     st->conf = c;
@@ -1273,6 +1283,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "follow log files through rotation, one event per line",
     .options = tail_options,
     .conf_size = sizeof(struct tail_conf),
+    .check = tail_check,
     .init = tail_init,
     .start = tail_start,
     .stop = tail_stop,

@@ -384,31 +384,38 @@ file_state_free(struct file_state *st)
 }
 
 static int
-file_init(struct vg_instance *in, void *conf)
+file_check(struct vg_instance *in, const void *conf)
 {
     const struct file_conf *c = conf;
-    struct file_state *st = NULL;
-    int rc = -EINVAL;
 
     if (!c->path[0]) {
         vg_log(in, VG_LOG_ERROR, "option 'path' must not be empty");
-        goto fail;
+        return -EINVAL;
     }
     if (c->max_size < 0) {
         vg_log(in, VG_LOG_ERROR, "option 'max_size' must be >= 0");
-        goto fail;
+        return -EINVAL;
     }
     if (c->max_files < 0 || c->max_files > 1000) {
         vg_log(in, VG_LOG_ERROR, "option 'max_files' must be within "
                "0..1000, not %" PRId64, c->max_files);
-        goto fail;
+        return -EINVAL;
     }
     if (c->fsync == FSYNC_INTERVAL && c->fsync_interval <= 0) {
         vg_log(in, VG_LOG_ERROR, "option 'fsync_interval' must be "
                "positive");
-        goto fail;
+        return -EINVAL;
     }
-    rc = -ENOMEM;
+    return 0;
+}
+
+static int
+file_init(struct vg_instance *in, void *conf)
+{
+    const struct file_conf *c = conf;
+    struct file_state *st = NULL;
+    int rc = -ENOMEM;
+
     if (!(st = calloc(1, sizeof(*st))))
         goto fail;
     st->conf = c;
@@ -474,6 +481,7 @@ VG_PLUGIN_EXPORT = {
     .summary = "append JSON lines to a file, rotated by size",
     .options = file_options,
     .conf_size = sizeof(struct file_conf),
+    .check = file_check,
     .init = file_init,
     .start = file_start,
     .flush = file_flush,

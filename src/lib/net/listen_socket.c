@@ -137,6 +137,21 @@ vg_listener_init(struct vg_instance *in, struct vg_listener *l,
 }
 
 int
+vg_listener_urls_check(struct vg_instance *in, const struct vg_strv *urls,
+                       unsigned kinds, const char *want)
+{
+    struct vg_listener l;
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < urls->n && rc == 0; i++) {
+        rc = vg_listener_init(in, &l, urls->v[i], kinds, want);
+        free(l.addr);
+    }
+    return rc;
+}
+
+int
 vg_listener_open(struct vg_instance *in, struct vg_listener *l,
                  int64_t rcvbuf)
 {

@@ -43,6 +43,12 @@ struct vg_listener {
 int vg_listener_init(struct vg_instance *in, struct vg_listener *l,
                      const char *url, unsigned kinds, const char *want);
 
+/* vg_listener_init on every URL of urls, for a plugin's check: 0, or
+ * -EINVAL after logging the first that does not parse (nothing is kept). */
+int vg_listener_urls_check(struct vg_instance *in,
+                           const struct vg_strv *urls, unsigned kinds,
+                           const char *want);
+
 /*
  * Binds l's socket, non-blocking: udp and unix datagram sockets get
  * rcvbuf bytes of receive buffer (when > 0; past net.core.rmem_max it
