@@ -335,28 +335,12 @@ api_dead_letter(struct vg_instance *in, const struct vg_batch *b,
                 const uint32_t *index, const char *const *reason, size_t n,
                 unsigned attempts)
 {
-    size_t events = index ? n : vg_batch_count_raw(b);
-    const char *path = "?";
-    int rc;
-
-    if (!events || !reason || !reason[0])
-        return events ? -EINVAL : 0;
-    rc = vg_dead_letter_write(vg_instance_state_dir(in), in->pipe->name,
-                              in->name, b, index, reason, n, attempts,
-                              &path);
-    if (rc < 0) {
-        vg_log_who(VG_LOG_ERROR, in->name, "api-dlq-fail",
-                   "%zu events lost: cannot write the dead-letter file "
-                   "'%s': %s (they were rejected: %s)", events, path,
-                   vg_strerror(rc), reason[0]);
-        vg_instance_count(in, "dropped_dead_letter_failed", (int64_t)events);
-        return rc;
-    }
-    vg_log_who(VG_LOG_WARN, in->name, "api-dlq",
-               "%zu events rejected, written to '%s'%s: %s", events, path,
-               index && n > 1 ? " (the first's reason)" : "", reason[0]);
-    vg_instance_count(in, "dead_lettered", (int64_t)events);
-    return 0;
+    if (!reason || !reason[0])
+        return -EINVAL;
+    if (index ? !n : !vg_batch_count_raw(b))
+        return 0;
+    return vg_dead_letter_instance(in, b, index, reason, n, attempts,
+                                   VG_LOG_WARN);
 }
 
 const struct vg_api vg_core_api = {

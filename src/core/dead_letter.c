@@ -14,7 +14,9 @@
 
 #include "batch.h"
 #include "dead_letter.h"
+#include "instance.h"
 #include "json.h"
+#include "log.h"
 #include "util.h"
 
 /* "output[http#1]" -> "output-http-1": safe as a file name. */
@@ -108,4 +110,31 @@ vg_dead_letter_write(const char *state_dir, const char *pipeline,
 out:
     vg_buf_release(&out);
     return rc;
+}
+
+int
+vg_dead_letter_instance(struct vg_instance *in, const struct vg_batch *b,
+                        const uint32_t *index, const char *const *reason,
+                        size_t n, unsigned attempts, int level)
+{
+    static const char lost[] = "%zu events lost: cannot write the "
+        "dead-letter file '%s': %s (they were rejected: %s)";
+    static const char kept[] = "%zu events rejected, written to '%s'%s: %s";
+    size_t events = index ? n : vg_batch_count_raw(b);
+    const char *path = "?";
+    int rc;
+
+    rc = vg_dead_letter_write(vg_instance_state_dir(in), in->pipe->name,
+                              in->name, b, index, reason, n, attempts,
+                              &path);
+    if (rc < 0) {
+        vg_log_who(VG_LOG_ERROR, in->name, lost, lost, events, path,
+                   vg_strerror(rc), reason[0]);
+        vg_instance_count(in, "dropped_dead_letter_failed", (int64_t)events);
+        return rc;
+    }
+    vg_log_who(level, in->name, kept, kept, events, path,
+               index && n > 1 ? " (the first's reason)" : "", reason[0]);
+    vg_instance_count(in, "dead_lettered", (int64_t)events);
+    return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct vg_batch;
+struct vg_instance;
 
 /*
  * Appends events of b to the dead-letter file of `owner` (an instance name
@@ -24,5 +25,16 @@ int vg_dead_letter_write(const char *state_dir, const char *pipeline,
                          const char *owner, const struct vg_batch *b,
                          const uint32_t *index, const char *const *reason,
                          size_t n, unsigned attempts, const char **path);
+
+/*
+ * vg_dead_letter_write for the instance `in` (its state dir, pipeline and
+ * name), then what an operator needs: a log line (at `level` when
+ * written; an error naming the lost events otherwise) and the instance's
+ * counter, dead_lettered or dropped_dead_letter_failed.  0, or the
+ * negative errno of the write: the events are lost.
+ */
+int vg_dead_letter_instance(struct vg_instance *in, const struct vg_batch *b,
+                            const uint32_t *index, const char *const *reason,
+                            size_t n, unsigned attempts, int level);
 
 #endif

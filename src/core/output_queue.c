@@ -447,28 +447,9 @@ pop_head(struct vg_oq *q)
 static void
 dead_letter(struct vg_oq *q, struct qnode *n, const char *reason)
 {
-    struct vg_instance *out = q->out;
-    size_t events = vg_batch_count_raw(n->b);
-    const char *path = "?";
-    int rc;
-
-    rc = vg_dead_letter_write(vg_instance_state_dir(out), out->pipe->name,
-                              out->name, n->b, NULL, &reason, 1,
-                              n->attempts + 1, &path);
-    if (rc < 0) {
-        vg_log_who(VG_LOG_ERROR, out->name, "oq-dlq-fail",
-                   "%zu events lost: cannot write the dead-letter file "
-                   "'%s': %s (they were rejected: %s)", events, path,
-                   vg_strerror(rc), reason);
-        vg_instance_count(out, "dropped_dead_letter_failed",
-                          (int64_t)events);
+    if (vg_dead_letter_instance(q->out, n->b, NULL, &reason, 1,
+                                n->attempts + 1, VG_LOG_ERROR) < 0)
         vg_ack_lost(n->ack);
-        return;
-    }
-    vg_log_who(VG_LOG_ERROR, out->name, "oq-permanent",
-               "%zu events rejected, written to '%s': %s", events, path,
-               reason);
-    vg_instance_count(out, "dead_lettered", (int64_t)events);
 }
 
 static void
