@@ -113,6 +113,17 @@ pipelines:
 YAML
 expect_error "$T/dotted.yaml" \
     "dotted.yaml:8:16: filter[sample#1]: option 'throttle.max' must be >= 0"
+cat >"$T/listen.yaml" <<'YAML'
+pipelines:
+  demo:
+    inputs:
+      - name: statsd
+        listen: [ "udp://127.0.0.1:8125", "sctp://127.0.0.1:8125" ]
+    outputs:
+      - name: stdout
+YAML
+expect_error "$T/listen.yaml" \
+    "listen.yaml:5:17: input[statsd#1]: option 'listen': cannot read 'sctp://127.0.0.1:8125'"
 ok "a plugin's own checks: file:line:col, for --check and a start"
 
 # A plugin that configure left out (its library missing or disabled) is

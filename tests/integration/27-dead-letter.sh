@@ -86,3 +86,46 @@ PY
 grep -q "10 events rejected, written to '$dlq' (the first's reason): " \
     "$T/some.log" || fail "vg_dead_letter not logged: $(cat "$T/some.log")"
 ok "an output's own rejects go to the dead-letter file, each with its reason"
+
+# ... and counts them where the batches the core dead-letters are counted.
+PORT=$(free_port)
+cat >"$T/metrics.yaml" <<YAML
+agent:
+  state_dir: $T/mstate
+  http: { listen: "127.0.0.1:$PORT" }
+pipelines:
+  p:
+    inputs:
+      - name: generate
+        rate: 0
+        count: 1000
+        batch_size: 100
+    outputs:
+      - name: tp_slow
+        path: $T/metrics
+        delay: 1ms
+        reject_every: 10
+YAML
+start_vigil metrics -c "$T/metrics.yaml"
+wait_for 30 sh -c "[ \$(wc -l <'$T/metrics') -eq 900 ]" ||
+    fail "metrics: not delivered: $(cat "$T/metrics.log")"
+curl -sf "http://127.0.0.1:$PORT/metrics" >"$T/metrics.txt" ||
+    fail "no /metrics"
+grep -qF 'vigil_dead_lettered_events_total{pipeline="p",instance="output[tp_slow#1]",plugin="tp_slow",kind="output"} 100' \
+    "$T/metrics.txt" || fail "dead letters not counted: $(grep dead_lettered \
+    "$T/metrics.txt")"
+kill "$VPID"
+wait_exit "$VPID" 10
+ok "an output's own rejects are in vigil_dead_lettered_events_total"
+
+# A dead-letter file that cannot be written: the loss is said, with the
+# reason, and the rest of the batch is still delivered.
+rm -rf "$T/state"
+mkdir -p "$T/state"
+: >"$T/state/dead-letter"               # a file where the directory goes
+run unwritable 0 retry 0 10
+grep -q "10 events lost: cannot write the dead-letter file .*(they were \
+rejected: tp_slow: refused event 10 of its batch)" "$T/unwritable.log" ||
+    fail "loss not logged: $(cat "$T/unwritable.log")"
+[ "$(lines "$T/unwritable")" -eq 900 ] || fail "the others not delivered"
+ok "a dead-letter file that cannot be written: the loss is logged"

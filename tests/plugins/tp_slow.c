@@ -111,11 +111,10 @@ on_delay(struct vg_instance *in, void *arg)
         return;
     }
     s->len = 0;
-    if (s->conf->reject_every > 0 && reject_some(in, s) < 0) {
-        vg_batch_unref(in, s->batch);
-        vg_flush_done(in, fl, VG_RETRY, "tp_slow: dead letter failed");
-        return;
-    }
+    /* as the postgres output: the others are delivered even when the
+     * rejects could not be written (the core logs and counts that loss) */
+    if (s->conf->reject_every > 0)
+        (void)reject_some(in, s);
     while (vg_batch_next(in, s->batch, &it, &ev)) {
         if (s->conf->reject_every > 0 &&
             ++i % (uint64_t)s->conf->reject_every == 0 &&
